@@ -1,0 +1,1 @@
+"""Experiment configs: plain-Python ``config = dict(...)`` files (see ``pfdet.training.config``)."""

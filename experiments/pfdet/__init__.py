@@ -1,0 +1,1 @@
+"""PFDet configs: ``base.py`` (full scale), ``toy_base.py`` (embedded data on CPU), deltas."""

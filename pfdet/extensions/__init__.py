@@ -1,0 +1,1 @@
+from pfdet.extensions.oid_challenge_evaluator import OIDChallengeEvaluator  # NOQA

@@ -1,0 +1,3 @@
+"""Detector models."""
+
+from pfdet.links.model import pfdet  # NOQA

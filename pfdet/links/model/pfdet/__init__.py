@@ -1,0 +1,30 @@
+"""PFDet detector: extractor, RPN, head, losses, co-occurrence loss."""
+
+from pfdet.links.model.pfdet.backbones import backbone_names  # NOQA
+from pfdet.links.model.pfdet.backbones import build_backbone  # NOQA
+from pfdet.links.model.pfdet.backbones import default_fpn_channel  # NOQA
+from pfdet.links.model.pfdet.backbones import freeze_bn  # NOQA
+from pfdet.links.model.pfdet.backbones import freeze_layers  # NOQA
+from pfdet.links.model.pfdet.backbones import FrozenBatchNormalization  # NOQA
+from pfdet.links.model.pfdet.backbones import load_backbone_npz  # NOQA
+from pfdet.links.model.pfdet.backbones import SENet154  # NOQA
+from pfdet.links.model.pfdet.backbones import SEResNeXtTiny  # NOQA
+from pfdet.links.model.pfdet.backbones import set_bn_mode  # NOQA
+from pfdet.links.model.pfdet.bbox_head import bbox_head_loss_post  # NOQA
+from pfdet.links.model.pfdet.bbox_head import bbox_head_loss_pre  # NOQA
+from pfdet.links.model.pfdet.bbox_head import context_boxes  # NOQA
+from pfdet.links.model.pfdet.bbox_head import make_head_targets  # NOQA
+from pfdet.links.model.pfdet.bbox_head import PFDetBboxHead  # NOQA
+from pfdet.links.model.pfdet.cooccurrence import cooccurrence_ignore_mask  # NOQA
+from pfdet.links.model.pfdet.cooccurrence import cooccurrence_pairs_matrix  # NOQA
+from pfdet.links.model.pfdet.cooccurrence import mine_cooccurrence_pairs  # NOQA
+from pfdet.links.model.pfdet.cooccurrence import part_edge_pairs  # NOQA
+from pfdet.links.model.pfdet.faster_rcnn import FasterRCNN  # NOQA
+from pfdet.links.model.pfdet.fpn import build_fpn_extractor  # NOQA
+from pfdet.links.model.pfdet.fpn import FPN  # NOQA
+from pfdet.links.model.pfdet.pfdet import PFDet  # NOQA
+from pfdet.links.model.pfdet.psp import adaptive_average_pooling_2d  # NOQA
+from pfdet.links.model.pfdet.psp import PSP  # NOQA
+from pfdet.links.model.pfdet.rpn import RPN  # NOQA
+from pfdet.links.model.pfdet.rpn import rpn_loss  # NOQA
+from pfdet.links.model.pfdet.train_chain import PFDetTrainChain  # NOQA

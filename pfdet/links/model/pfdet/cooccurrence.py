@@ -1,0 +1,412 @@
+"""Co-occurrence loss of PFDet: pair mining and the RoI ignore mask.
+
+Open Images annotates only the classes verified in each image, so a part
+(Human arm, Wheel, ...) inside an unverified subject is unannotated and would
+be learnt as background. PFDet "ignore[s] classification loss for a part
+class if a proposal is inside the subject class" (poster). This module
+
+* mines (subject, part) pairs from training statistics
+  (:func:`mine_cooccurrence_pairs`), and
+* builds the :math:`(R', C)` ignore mask of the second-stage classifier
+  (:func:`cooccurrence_ignore_mask`), which
+  :func:`~pfdet.links.model.pfdet.bbox_head.make_head_targets` turns into
+  targets of -1.
+
+Shape shorthand: B = images, R' = sampled RoIs, G_n = boxes of image n,
+C = foreground classes.
+"""
+
+from __future__ import division
+
+import numpy as np
+import pandas as pd
+
+from chainer.backends import cuda
+from chainercv import utils
+
+
+def cooccurrence_pairs_matrix(pairs, class_mids):
+    """(C, C) bool matrix ``P[s, p]`` of (subject, part) pairs.
+
+    Args:
+        pairs (iterable of (str, str)): (subject MID, part MID).
+        class_mids (list of str): The class of each label id.
+
+    Returns:
+        numpy.ndarray: :math:`(C, C)` bool.
+    """
+    index = {mid: i for i, mid in enumerate(class_mids)}
+    matrix = np.zeros((len(class_mids), len(class_mids)), dtype=bool)
+    for subject, part in pairs:
+        for mid in (subject, part):
+            if mid not in index:
+                raise ValueError(
+                    'co-occurrence pair ({}, {}): {} is not in class_mids'
+                    .format(subject, part, mid))
+        matrix[index[subject], index[part]] = True
+    return matrix
+
+
+def _as_pairs_matrix(pairs, n_class):
+    pairs = np.asarray(pairs)
+    if pairs.dtype == bool:
+        if pairs.shape != (n_class, n_class):
+            raise ValueError('pairs matrix must have shape ({0}, {0}), not '
+                             '{1}'.format(n_class, pairs.shape))
+        return pairs
+    pairs = pairs.reshape(-1, 2).astype(np.int64)
+    if len(pairs) and (pairs.min() < 0 or pairs.max() >= n_class):
+        raise ValueError(
+            'pair label ids must be in [0, {})'.format(n_class))
+    matrix = np.zeros((n_class, n_class), dtype=bool)
+    matrix[pairs[:, 0], pairs[:, 1]] = True
+    return matrix
+
+
+def cooccurrence_ignore_mask(rois, roi_indices, bboxes, labels, pairs,
+                             ancestor_matrix=None, img_labels=None,
+                             ioa_thresh=1.0, fg_thresh=0.5,
+                             unless_verified=True):
+    """Which (RoI, class) classification entries the co-occurrence loss ignores.
+
+    Entry :math:`(r, p)` of image :math:`n` is ignored when
+
+    * some box :math:`g` of image :math:`n` has a label that is a subject
+      :math:`s` or a descendant of :math:`s` (``ancestor_matrix[label, s]``,
+      so a Man box counts as Person), with :math:`(s, p)` a pair, and
+      :math:`IoA(r, g) = area(r \\cap g) / area(r) \\geq` :obj:`ioa_thresh`
+      (1.0: the RoI lies inside the box; a tolerance of 1e-6 absorbs rounding);
+    * and :math:`r` is not a positive for :math:`p`: no box whose label is
+      :math:`p` or a descendant of :math:`p` has :math:`IoU \\geq`
+      :obj:`fg_thresh` with :math:`r`;
+    * and, when :obj:`unless_verified` is true, :math:`p` is not among the
+      verified image-level labels of image :math:`n` (positive or negative:
+      a verified class is exhaustively annotated).
+
+    Subject boxes appended as RoIs have IoA 1 with themselves, so their part
+    entries are ignored too ("a person proposal: ignore Arm, Face"). The RPN
+    is not affected.
+
+    Args:
+        rois (array or list of arrays): :math:`(R', 4)`; a list (per level)
+            is concatenated, in the order the head sees it.
+        roi_indices (array or list of arrays): :math:`(R',)` int32.
+        bboxes (list of arrays): :math:`(G_n, 4)` per image.
+        labels (list of arrays): :math:`(G_n,)` int32 per image.
+        pairs (array): :math:`(C, C)` bool ``P[s, p]``
+            (:func:`cooccurrence_pairs_matrix`) or :math:`(n, 2)` int
+            (subject id, part id).
+        ancestor_matrix (array): :math:`(C, C)` bool, ``M[i, j]``: class j is
+            class i or an ancestor of i. :obj:`None`: identity.
+        img_labels (list of arrays): Verified class ids per image, or
+            :obj:`None` (nothing verified).
+        ioa_thresh (float): Containment threshold :math:`\\tau`.
+        fg_thresh (float): IoU of a positive RoI.
+        unless_verified (bool): Do not ignore verified classes.
+
+    Returns:
+        numpy.ndarray or cupy.ndarray: :math:`(R', C)` bool.
+    """
+    if isinstance(rois, (list, tuple)):
+        xp = cuda.get_array_module(*rois)
+        rois = xp.concatenate(rois, axis=0)
+        roi_indices = xp.concatenate(roi_indices, axis=0)
+    xp = cuda.get_array_module(rois)
+    n_class = None
+    if ancestor_matrix is not None:
+        n_class = len(ancestor_matrix)
+    pairs = _as_pairs_matrix(
+        cuda.to_cpu(pairs), n_class if n_class is not None else len(pairs))
+    n_class = len(pairs)
+    if ancestor_matrix is None:
+        ancestor = np.eye(n_class, dtype=bool)
+    else:
+        ancestor = np.asarray(cuda.to_cpu(ancestor_matrix), dtype=bool)
+    # label g of a box -> parts of every subject that g is or descends from
+    box_parts = xp.asarray(
+        ancestor.astype(np.int32).dot(pairs.astype(np.int32)) > 0)
+    ancestor = xp.asarray(ancestor)
+
+    mask = xp.zeros((len(rois), n_class), dtype=bool)
+    roi_indices = cuda.to_cpu(roi_indices)
+    for i in np.unique(roi_indices):
+        bbox = xp.asarray(bboxes[i]).reshape(-1, 4).astype(np.float32)
+        if len(bbox) == 0:
+            continue
+        label = xp.asarray(labels[i]).astype(np.int32)
+        index = xp.asarray(np.where(roi_indices == i)[0])
+        roi = rois[index].astype(np.float32)
+        inside = _ioa(roi, bbox) >= ioa_thresh - 1e-6
+        ignore = inside.astype(np.int32).dot(
+            box_parts[label].astype(np.int32)) > 0
+        positive = (utils.bbox_iou(roi, bbox) >= fg_thresh).astype(
+            np.int32).dot(ancestor[label].astype(np.int32)) > 0
+        ignore &= ~positive
+        if unless_verified and img_labels is not None:
+            verified = xp.asarray(img_labels[i]).astype(np.int32).ravel()
+            ignore[:, verified] = False
+        mask[index] = ignore
+    return mask
+
+
+def _ioa(roi, bbox):
+    """:math:`(R, G)` area(roi & bbox) / area(roi)."""
+    xp = cuda.get_array_module(roi)
+    tl = xp.maximum(roi[:, None, :2], bbox[None, :, :2])
+    br = xp.minimum(roi[:, None, 2:], bbox[None, :, 2:])
+    inter = xp.prod(xp.maximum(br - tl, 0), axis=2)
+    area = xp.prod(roi[:, 2:] - roi[:, :2], axis=1)
+    return inter / xp.maximum(area, 1e-12)[:, None]
+
+
+def part_edge_pairs(hierarchy, class_mids):
+    """(subject, part) pairs implied by the hierarchy's ``Part`` edges.
+
+    For an edge (s, q), every class among :math:`q`, its descendants, and
+    (recursively) their own parts is a part of :math:`s` (Person -> Human
+    body -> Human arm; Land vehicle -> Auto part -> Wheel). Only classes in
+    :obj:`class_mids` are returned. Beware of the official hierarchy's
+    ``Building`` quirk (a Part list of unrelated classes).
+
+    Args:
+        hierarchy: A :class:`pfdet.datasets.hierarchy.ClassHierarchy` (needs
+            ``part_edges`` and ``descendants``).
+        class_mids (list of str): The classes.
+
+    Returns:
+        set of (str, str).
+    """
+    direct = {}
+    for subject, part in hierarchy.part_edges:
+        direct.setdefault(subject, set()).add(part)
+
+    def closure(subject, seen):
+        out = set()
+        for q in direct.get(subject, ()):
+            for x in {q} | set(hierarchy.descendants(q)):
+                if x in seen:
+                    continue
+                seen.add(x)
+                out.add(x)
+                out |= closure(x, seen)
+        return out
+
+    class_set = set(class_mids)
+    pairs = set()
+    for subject in direct:
+        if subject not in class_set:
+            continue
+        for part in closure(subject, {subject}):
+            if part in class_set and part != subject:
+                pairs.add((subject, part))
+    return pairs
+
+
+def _self_or_ancestor_table(mids, class_mids, hierarchy):
+    """DataFrame (LabelName, Subject): Subject is the label or an ancestor."""
+    class_set = set(class_mids)
+    rows = []
+    for mid in mids:
+        anc = {mid}
+        if hierarchy is not None:
+            try:
+                anc |= set(hierarchy.ancestors(mid))
+            except KeyError:
+                pass
+        rows.extend((mid, a) for a in anc if a in class_set)
+    return pd.DataFrame(rows, columns=['LabelName', 'Subject'])
+
+
+def _chunks_by_pairs(n_box_per_image, max_pairs):
+    """Split image codes into ranges whose self-join stays below max_pairs."""
+    cost = np.cumsum(n_box_per_image.astype(np.int64) ** 2)
+    chunk = cost // max(int(max_pairs), 1)
+    bounds = np.concatenate(
+        ([0], np.flatnonzero(np.diff(chunk)) + 1, [len(chunk)]))
+    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+def mine_cooccurrence_pairs(bbox_df, image_label_df, class_mids,
+                            hierarchy=None, contain_thresh=0.8,
+                            ann_thresh=0.5, ioa_thresh=0.9,
+                            use_part_edges=False, min_contained=1,
+                            max_join_rows=5000000):
+    """Mines (subject, part) pairs of the co-occurrence loss.
+
+    For subject :math:`s` and part :math:`p` (classes of :obj:`class_mids`):
+
+    * :math:`contain(p | s)` = #{boxes of :math:`p` lying in a box of
+      :math:`s` in the same image, IoA(part box, subject box) >=
+      :obj:`ioa_thresh`} / #{boxes of :math:`p`};
+    * :math:`ann(p | s)` = #{images containing :math:`s` in which :math:`p`
+      is verified} / #{images containing :math:`s`}. An image contains
+      :math:`s` when it has a box of :math:`s` or of a descendant of
+      :math:`s`; :math:`p` is verified when it is an image-level label of the
+      image (either confidence) or has a box there.
+
+    Boxes of a descendant count as boxes of the subject (Man and Woman boxes
+    count as Person); the part side uses the exact label. Pairs of
+    hierarchically related classes (a class and its ancestors) are skipped.
+    A pair is selected when :math:`contain \\geq` :obj:`contain_thresh`,
+    :math:`ann \\leq` :obj:`ann_thresh` and at least :obj:`min_contained`
+    part boxes are contained: the part lies inside the subject far more often
+    than it is annotated where the subject appears.
+
+    The computation is vectorised: a per-image self-join of the boxes with
+    :func:`pandas.merge`, processed in chunks of images of at most
+    :obj:`max_join_rows` joined rows.
+
+    Args:
+        bbox_df (pandas.DataFrame): Boxes as read by
+            :func:`pfdet.datasets.oid_io.read_bbox_csv` (``ImageID``,
+            ``LabelName``, ``XMin``, ``XMax``, ``YMin``, ``YMax``).
+        image_label_df (pandas.DataFrame): Image-level labels as read by
+            :func:`pfdet.datasets.oid_io.read_image_labels_csv`
+            (``ImageID``, ``LabelName``, ``Confidence``), or :obj:`None`.
+        class_mids (list of str): The candidate classes.
+        hierarchy: A :class:`pfdet.datasets.hierarchy.ClassHierarchy`
+            (``ancestors``, ``descendants``, ``part_edges``) or :obj:`None`.
+        contain_thresh (float): Minimum :math:`contain(p | s)`.
+        ann_thresh (float): Maximum :math:`ann(p | s)`.
+        ioa_thresh (float): Containment of a part box in a subject box.
+        use_part_edges ({False, 'seed', 'restrict'}): ``'seed'`` adds the
+            pairs of the hierarchy's Part edges (:func:`part_edge_pairs`)
+            whatever their statistics; ``'restrict'`` selects only mined
+            pairs that are also Part-edge pairs.
+        min_contained (int): Minimum number of contained part boxes.
+        max_join_rows (int): Memory bound of one self-join chunk.
+
+    Returns:
+        tuple: :obj:`pairs` and :obj:`report`.
+
+        * **pairs**: sorted list of (subject MID, part MID).
+        * **report**: :class:`pandas.DataFrame`, one row per candidate
+          pair (at least one contained box, or a Part edge), columns
+          ``Subject, Part, n_part_box, n_contained, contain,
+          n_subject_image, n_verified, ann, part_edge, selected``, sorted by
+          decreasing ``contain - ann``.
+    """
+    if use_part_edges not in (False, 'seed', 'restrict'):
+        raise ValueError(
+            "use_part_edges must be False, 'seed' or 'restrict', not "
+            '{!r}'.format(use_part_edges))
+    if use_part_edges and hierarchy is None:
+        raise ValueError('use_part_edges needs a hierarchy')
+    for col in ('ImageID', 'LabelName', 'XMin', 'XMax', 'YMin', 'YMax'):
+        if col not in bbox_df.columns:
+            raise ValueError('bbox_df has no column {!r}'.format(col))
+    class_mids = list(class_mids)
+    class_set = set(class_mids)
+
+    boxes = bbox_df[['ImageID', 'LabelName', 'XMin', 'XMax', 'YMin',
+                     'YMax']].reset_index(drop=True)
+    boxes['BoxID'] = np.arange(len(boxes))
+    image_code, _ = pd.factorize(boxes['ImageID'])
+    boxes['Image'] = image_code
+
+    to_subject = _self_or_ancestor_table(
+        boxes['LabelName'].unique(), class_mids, hierarchy)
+    subjects = boxes.merge(to_subject, on='LabelName')
+    parts = boxes[boxes['LabelName'].isin(class_set)]
+    n_part_box = parts.groupby('LabelName').size()
+
+    # part box inside subject box: per-image self-join, chunked
+    contained = []
+    n_per_image = np.bincount(image_code) if len(boxes) else \
+        np.zeros(0, dtype=np.int64)
+    parts = parts.sort_values('Image', kind='stable')
+    subjects = subjects.sort_values('Image', kind='stable')
+    for start, stop in _chunks_by_pairs(n_per_image, max_join_rows):
+        p = parts.iloc[slice(*parts['Image'].searchsorted([start, stop]))]
+        s = subjects.iloc[
+            slice(*subjects['Image'].searchsorted([start, stop]))]
+        j = p.merge(s, on='Image', suffixes=('', '_s'))
+        j = j[j['BoxID'] != j['BoxID_s']]
+        ih = (np.minimum(j['YMax'], j['YMax_s']) -
+              np.maximum(j['YMin'], j['YMin_s'])).clip(lower=0)
+        iw = (np.minimum(j['XMax'], j['XMax_s']) -
+              np.maximum(j['XMin'], j['XMin_s'])).clip(lower=0)
+        area = ((j['YMax'] - j['YMin']) * (j['XMax'] - j['XMin'])).clip(
+            lower=1e-12)
+        j = j[ih * iw / area >= ioa_thresh - 1e-9]
+        contained.append(
+            j[['BoxID', 'Subject', 'LabelName']].drop_duplicates())
+    if contained:
+        contained = pd.concat(contained, ignore_index=True)
+    else:
+        contained = pd.DataFrame(columns=['BoxID', 'Subject', 'LabelName'])
+    report = contained.groupby(['Subject', 'LabelName']).size().rename(
+        'n_contained').reset_index().rename(columns={'LabelName': 'Part'})
+
+    edge_pairs = set()
+    if use_part_edges:
+        edge_pairs = part_edge_pairs(hierarchy, class_mids)
+        extra = pd.DataFrame(sorted(edge_pairs), columns=['Subject', 'Part'])
+        report = report.merge(extra, on=['Subject', 'Part'], how='outer')
+        report['n_contained'] = report['n_contained'].fillna(0)
+    report['n_contained'] = report['n_contained'].astype(np.int64)
+
+    # skip hierarchically related pairs (a class vs its ancestors)
+    related = set(map(tuple, to_subject[['LabelName', 'Subject']].values))
+    related |= {(b, a) for a, b in related}
+    if hierarchy is not None:
+        for mid in class_mids:
+            try:
+                related |= {(mid, a) for a in hierarchy.ancestors(mid)}
+                related |= {(a, mid) for a in hierarchy.ancestors(mid)}
+            except KeyError:
+                pass
+    is_related = pd.Series(
+        [(s, p) in related or s == p
+         for s, p in zip(report['Subject'], report['Part'])],
+        index=report.index, dtype=bool)
+    report = report[~is_related].reset_index(drop=True)
+
+    # ann(p | s)
+    subject_images = subjects[['ImageID', 'Subject']].drop_duplicates()
+    n_subject_image = subject_images.groupby('Subject').size()
+    verified = [boxes[['ImageID', 'LabelName']]]
+    if image_label_df is not None:
+        verified.append(image_label_df[['ImageID', 'LabelName']])
+    verified = pd.concat(verified, ignore_index=True)
+    verified = verified[verified['LabelName'].isin(set(report['Part']))]
+    verified = verified.drop_duplicates().rename(
+        columns={'LabelName': 'Part'})
+    both = subject_images[subject_images['Subject'].isin(
+        set(report['Subject']))].merge(verified, on='ImageID')
+    n_verified = both.groupby(['Subject', 'Part']).size().rename(
+        'n_verified').reset_index()
+    report = report.merge(n_verified, on=['Subject', 'Part'], how='left')
+    report['n_verified'] = report['n_verified'].fillna(0).astype(np.int64)
+
+    report['n_part_box'] = report['Part'].map(n_part_box).fillna(0).astype(
+        np.int64)
+    report['n_subject_image'] = report['Subject'].map(
+        n_subject_image).fillna(0).astype(np.int64)
+    report['contain'] = report['n_contained'] / report['n_part_box'].clip(
+        lower=1)
+    report['ann'] = report['n_verified'] / report['n_subject_image'].clip(
+        lower=1)
+    report['part_edge'] = pd.Series(
+        [(s, p) in edge_pairs
+         for s, p in zip(report['Subject'], report['Part'])],
+        index=report.index, dtype=bool)
+    selected = ((report['contain'] >= contain_thresh) &
+                (report['ann'] <= ann_thresh) &
+                (report['n_contained'] >= min_contained))
+    if use_part_edges == 'seed':
+        selected |= report['part_edge']
+    elif use_part_edges == 'restrict':
+        selected &= report['part_edge']
+    report['selected'] = selected
+
+    report = report.assign(_key=report['contain'] - report['ann'])
+    report = report.sort_values(
+        ['_key', 'Subject', 'Part'], ascending=[False, True, True])
+    report = report.drop(columns='_key').reset_index(drop=True)
+    report = report[['Subject', 'Part', 'n_part_box', 'n_contained',
+                     'contain', 'n_subject_image', 'n_verified', 'ann',
+                     'part_edge', 'selected']]
+    pairs = sorted(zip(report.loc[report['selected'], 'Subject'],
+                       report.loc[report['selected'], 'Part']))
+    return pairs, report

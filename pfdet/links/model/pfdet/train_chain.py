@@ -1,0 +1,213 @@
+"""Training chain of PFDet: RPN loss + head loss with the co-occurrence loss."""
+
+from __future__ import division
+
+import numpy as np
+
+import chainer
+from chainer.backends import cuda
+
+from pfdet.links.model.pfdet.bbox_head import bbox_head_loss_post
+from pfdet.links.model.pfdet.bbox_head import bbox_head_loss_pre
+from pfdet.links.model.pfdet.bbox_head import make_head_targets
+from pfdet.links.model.pfdet.cooccurrence import _as_pairs_matrix
+from pfdet.links.model.pfdet.cooccurrence import cooccurrence_ignore_mask
+from pfdet.links.model.pfdet.faster_rcnn import pad_images
+from pfdet.links.model.pfdet.rpn import rpn_loss
+
+
+class PFDetTrainChain(chainer.Chain):
+    """Computes the training loss of a :class:`~pfdet.links.PFDet`.
+
+    The pattern of ChainerCV's ``examples/fpn`` train chain, with PFDet's
+    changes: the batch is padded to the model's stride; the extractor runs in
+    train mode unless the model's BN is ``'frozen'``; RPN loss
+    (:func:`~pfdet.links.model.pfdet.rpn.rpn_loss`); proposals
+    (:meth:`RPN.decode`) plus the ground-truth boxes are distributed to
+    levels and sampled (:func:`bbox_head_loss_pre`); for the sigmoid
+    classifier, hierarchy-expanded multi-hot targets
+    (:func:`make_head_targets`) with co-occurrence ignores
+    (:func:`cooccurrence_ignore_mask`); head loss
+    (:func:`bbox_head_loss_post`).
+
+    Reports ``loss``, ``loss/rpn/loc``, ``loss/rpn/conf``,
+    ``loss/bbox_head/loc``, ``loss/bbox_head/conf`` with
+    :func:`chainer.reporter.report`.
+
+    Args:
+        model (~pfdet.links.PFDet): The detector.
+        ancestor_matrix (array): :math:`(C, C)` bool, ``M[i, j]``: class j
+            is class i or one of its ancestors; targets become 1 for the
+            label and its ancestors. :obj:`None`: leaf-only targets.
+        cooccurrence_pairs (array): :math:`(C, C)` bool ``P[s, p]`` or
+            :math:`(n, 2)` int (subject id, part id) pairs; :obj:`None`
+            disables the co-occurrence loss. Needs the sigmoid classifier.
+        cooc_ioa_thresh (float): Containment threshold of the ignore rule.
+        cooc_unless_verified (bool): Do not ignore parts verified in the
+            image (needs :obj:`img_labels` in :meth:`forward`).
+        head_n_sample (int): RoIs sampled per image for the head.
+        head_fg_ratio (float): Maximum foreground fraction of the samples.
+        head_fg_thresh (float): IoU of a foreground RoI (and of a positive
+            in the ignore rule).
+        conf_normalize ({'roi', 'entry'}): Normalisation of the sigmoid
+            loss (:func:`bbox_head_loss_post`).
+        rpn_n_sample (int): Anchors sampled per image for the RPN.
+
+    """
+
+    def __init__(self, model, ancestor_matrix=None, cooccurrence_pairs=None,
+                 cooc_ioa_thresh=1.0, cooc_unless_verified=True,
+                 head_n_sample=512, head_fg_ratio=0.25, head_fg_thresh=0.5,
+                 conf_normalize='roi', rpn_n_sample=256):
+        super(PFDetTrainChain, self).__init__()
+        with self.init_scope():
+            self.model = model
+        n_fg_class = model.bbox_head.n_fg_class
+        sigmoid = model.bbox_head.classifier == 'sigmoid'
+        if ancestor_matrix is not None:
+            ancestor_matrix = np.asarray(
+                cuda.to_cpu(ancestor_matrix), dtype=bool)
+            if ancestor_matrix.shape != (n_fg_class, n_fg_class):
+                raise ValueError(
+                    'ancestor_matrix must have shape ({0}, {0}) for {0} '
+                    'classes, not {1}'.format(
+                        n_fg_class, ancestor_matrix.shape))
+            if not sigmoid:
+                raise ValueError(
+                    "ancestor_matrix needs classifier='sigmoid' (softmax "
+                    'targets are single-label)')
+        if cooccurrence_pairs is not None:
+            if not sigmoid:
+                raise ValueError(
+                    "the co-occurrence loss needs classifier='sigmoid'")
+            cooccurrence_pairs = _as_pairs_matrix(
+                cuda.to_cpu(cooccurrence_pairs), n_fg_class)
+        if conf_normalize not in ('roi', 'entry'):
+            raise ValueError(
+                "conf_normalize must be 'roi' or 'entry', not {!r}".format(
+                    conf_normalize))
+        self.ancestor_matrix = ancestor_matrix
+        self.cooccurrence_pairs = cooccurrence_pairs
+        self.cooc_ioa_thresh = cooc_ioa_thresh
+        self.cooc_unless_verified = cooc_unless_verified
+        self.head_n_sample = head_n_sample
+        self.head_fg_ratio = head_fg_ratio
+        self.head_fg_thresh = head_fg_thresh
+        self.conf_normalize = conf_normalize
+        self.rpn_n_sample = rpn_n_sample
+
+    def _check(self, imgs, bboxes, labels, img_labels):
+        n_fg_class = self.model.bbox_head.n_fg_class
+        if not (len(imgs) == len(bboxes) == len(labels)):
+            raise ValueError(
+                'imgs, bboxes and labels must have the same length: {}, {}, '
+                '{}'.format(len(imgs), len(bboxes), len(labels)))
+        if img_labels is not None and len(img_labels) != len(imgs):
+            raise ValueError('img_labels must have one entry per image')
+        if len(imgs) == 0:
+            raise ValueError('empty batch')
+        out_bboxes = []
+        out_labels = []
+        for i, (img, bbox, label) in enumerate(zip(imgs, bboxes, labels)):
+            if img.ndim != 3 or img.shape[1] < 1 or img.shape[2] < 1:
+                raise ValueError('image {}: expected (C, H, W), got {}'.format(
+                    i, img.shape))
+            bbox = self.xp.asarray(bbox, dtype=np.float32).reshape(-1, 4) \
+                if len(bbox) else self.xp.zeros((0, 4), dtype=np.float32)
+            label = self.xp.asarray(label)
+            if label.ndim != 1 or len(label) != len(bbox):
+                raise ValueError(
+                    'image {}: {} boxes but labels of shape {}'.format(
+                        i, len(bbox), label.shape))
+            if len(label):
+                if label.dtype.kind not in 'iu':
+                    raise ValueError('image {}: labels must be integers, '
+                                     'not {}'.format(i, label.dtype))
+                bad = (label < 0) | (label >= n_fg_class)
+                if bad.any():
+                    raise ValueError(
+                        'image {}: label {} outside [0, {}) (box {})'.format(
+                            i, int(label[bad][0]), n_fg_class,
+                            int(self.xp.where(bad)[0][0])))
+                bad = (bbox[:, 2:] <= bbox[:, :2]).any(axis=1)
+                if bad.any():
+                    k = int(self.xp.where(bad)[0][0])
+                    raise ValueError(
+                        'image {}: box {} {} has no area (y_min, x_min, '
+                        'y_max, x_max)'.format(i, k, cuda.to_cpu(bbox[k])))
+            out_bboxes.append(bbox)
+            out_labels.append(label.astype(np.int32))
+        return out_bboxes, out_labels
+
+    def forward(self, imgs, bboxes, labels, img_labels=None):
+        """Computes the loss.
+
+        Args:
+            imgs (list of arrays): :math:`(3, H_n, W_n)` images, already
+                resized and mean-subtracted.
+            bboxes (list of arrays): :math:`(G_n, 4)` float32 boxes in the
+                resized images, possibly empty.
+            labels (list of arrays): :math:`(G_n,)` int32 in
+                :math:`[0, C - 1]`.
+            img_labels (list of arrays): Verified class ids per image (for
+                the co-occurrence rule), or :obj:`None`.
+
+        Returns:
+            ~chainer.Variable: The total loss.
+        """
+        model = self.model
+        bboxes, labels = self._check(imgs, bboxes, labels, img_labels)
+        x, sizes = pad_images(
+            [cuda.to_cpu(img) for img in imgs], model.stride)
+        x = self.xp.asarray(x)
+        B = len(imgs)
+
+        with chainer.using_config(
+                'train', getattr(model, 'bn', 'local') != 'frozen'):
+            hs = model.extractor(x)
+        rpn_locs, rpn_confs = model.rpn(hs)
+        anchors = model.rpn.anchors([h.shape[2:] for h in hs])
+        rpn_loc_loss, rpn_conf_loss = rpn_loss(
+            rpn_locs, rpn_confs, anchors, sizes, bboxes,
+            n_sample=self.rpn_n_sample)
+
+        rois, roi_indices = model.rpn.decode(
+            rpn_locs, rpn_confs, anchors, x.shape, sizes)
+        rois = self.xp.concatenate([rois] + bboxes, axis=0)
+        roi_indices = self.xp.concatenate(
+            [roi_indices] +
+            [self.xp.full(len(b), i, dtype=np.int32)
+             for i, b in enumerate(bboxes)], axis=0)
+        rois, roi_indices = model.bbox_head.distribute(rois, roi_indices)
+        rois, roi_indices, gt_locs, gt_labels, _ = bbox_head_loss_pre(
+            rois, roi_indices, model.bbox_head.std, bboxes, labels,
+            n_sample=self.head_n_sample, fg_ratio=self.head_fg_ratio,
+            fg_thresh=self.head_fg_thresh)
+
+        targets = None
+        if model.bbox_head.classifier == 'sigmoid':
+            ignore = None
+            if self.cooccurrence_pairs is not None:
+                ignore = cooccurrence_ignore_mask(
+                    rois, roi_indices, bboxes, labels,
+                    self.cooccurrence_pairs, self.ancestor_matrix,
+                    img_labels, ioa_thresh=self.cooc_ioa_thresh,
+                    fg_thresh=self.head_fg_thresh,
+                    unless_verified=self.cooc_unless_verified)
+            targets = make_head_targets(
+                gt_labels, model.bbox_head.n_fg_class, self.ancestor_matrix,
+                ignore)
+
+        head_locs, head_confs = model.bbox_head(hs, rois, roi_indices, sizes)
+        head_loc_loss, head_conf_loss = bbox_head_loss_post(
+            head_locs, head_confs, roi_indices, gt_locs, gt_labels, B,
+            targets, self.conf_normalize)
+
+        loss = rpn_loc_loss + rpn_conf_loss + head_loc_loss + head_conf_loss
+        chainer.reporter.report({
+            'loss': loss,
+            'loss/rpn/loc': rpn_loc_loss,
+            'loss/rpn/conf': rpn_conf_loss,
+            'loss/bbox_head/loc': head_loc_loss,
+            'loss/bbox_head/conf': head_conf_loss}, self)
+        return loss

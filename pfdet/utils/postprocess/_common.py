@@ -1,0 +1,270 @@
+"""Shared machinery of the class-wise suppression functions.
+
+Every function of :mod:`pfdet.utils.postprocess` works on one image:
+
+* boxes are sorted by ``(label, -score, index)`` ("rank order"); ties in score
+  are broken by the lower input index;
+* pairs of same-class boxes that overlap are found at once for all classes
+  with a sweep along x (classes are kept apart by putting each class on its
+  own stretch of the sort key, so boxes of different classes are never
+  paired), and their IoUs are computed vectorised;
+* exact greedy suppression is solved on the list of suppressing pairs by a
+  vectorised fixed-point iteration instead of a per-box loop (see
+  :func:`greedy_keep`).
+
+Inputs may be numpy or cupy arrays; the work is done with numpy on the host
+(a few thousand boxes per image) and results are returned in the input's
+array module.
+"""
+
+import numpy as np
+
+import chainer
+from chainer.backends import cuda
+
+
+# Upper bound on candidate pairs handled in one vectorised chunk.
+_PAIR_CHUNK = 2 ** 21
+
+
+class _Context(object):
+
+    """Remembers the caller's array module and dtypes for the outputs."""
+
+    def __init__(self, xp, bbox_dtype, score_dtype, label_dtype, has_label):
+        self.xp = xp
+        self.bbox_dtype = bbox_dtype
+        self.score_dtype = score_dtype
+        self.label_dtype = label_dtype
+        self.has_label = has_label
+
+    def output(self, bbox, score, label, index, return_index):
+        bbox = np.asarray(bbox, dtype=self.bbox_dtype).reshape(-1, 4)
+        score = np.asarray(score, dtype=self.score_dtype)
+        label = np.asarray(label).astype(self.label_dtype)
+        index = np.asarray(index, dtype=np.int32)
+        out = [bbox, score, label if self.has_label else None]
+        if return_index:
+            out.append(index)
+        if self.xp is not np:
+            out = [None if a is None else cuda.to_gpu(a) for a in out]
+        return tuple(out)
+
+
+def to_host(a):
+    """numpy view of a numpy or cupy array."""
+    return cuda.to_cpu(a) if not isinstance(a, np.ndarray) and \
+        chainer.backend.get_array_module(a) is not np else np.asarray(a)
+
+
+def _float_dtype(dtype):
+    return dtype if np.dtype(dtype).kind == 'f' else np.dtype(np.float32)
+
+
+def prepare(func_name, bbox, score, label):
+    """Validates one image's detections and moves them to numpy.
+
+    Returns:
+        tuple: ``(bbox, score, label, context)`` with float64 ``bbox``
+        (R, 4), float64 ``score`` (R,), int64 ``label`` (R,) and a
+        :class:`_Context` for the outputs.
+
+    """
+    xp = chainer.backend.get_array_module(bbox)
+    has_label = label is not None
+
+    def host(a):
+        return cuda.to_cpu(a) if xp is not np else np.asarray(a)
+
+    bbox = host(bbox)
+    score = host(score)
+    if bbox.ndim != 2 or bbox.shape[1] != 4:
+        raise ValueError('{}: bbox must have shape (R, 4), got {}'.format(
+            func_name, bbox.shape))
+    if score.ndim != 1 or len(score) != len(bbox):
+        raise ValueError('{}: score must have shape (R,) = ({},), got {}'
+                         .format(func_name, len(bbox), score.shape))
+    if has_label:
+        label = host(label)
+        if label.ndim != 1 or len(label) != len(bbox):
+            raise ValueError('{}: label must have shape (R,) = ({},), got {}'
+                             .format(func_name, len(bbox), label.shape))
+        if label.dtype.kind not in 'iu':
+            if label.dtype.kind != 'f' or not np.all(
+                    np.isfinite(label) & (label == np.round(label))):
+                raise ValueError('{}: label must hold integers, got dtype {}'
+                                 .format(func_name, label.dtype))
+        label_dtype = label.dtype if label.dtype.kind in 'iu' else np.int32
+        label64 = label.astype(np.int64)
+    else:
+        label_dtype = np.int32
+        label64 = np.zeros(len(bbox), np.int64)
+    ctx = _Context(xp, _float_dtype(bbox.dtype), _float_dtype(score.dtype),
+                   label_dtype, has_label)
+
+    bbox64 = bbox.astype(np.float64)
+    score64 = score.astype(np.float64)
+    bad = ~np.isfinite(bbox64).all(axis=1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError('{}: bbox[{}] is not finite: {} ({} such boxes)'
+                         .format(func_name, i, bbox64[i].tolist(),
+                                 int(bad.sum())))
+    bad = (bbox64[:, 2] < bbox64[:, 0]) | (bbox64[:, 3] < bbox64[:, 1])
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError('{}: bbox[{}] = {} has y_max < y_min or x_max < '
+                         'x_min ({} such boxes)'.format(
+                             func_name, i, bbox64[i].tolist(),
+                             int(bad.sum())))
+    bad = ~np.isfinite(score64)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError('{}: score[{}] = {} is not finite ({} such scores)'
+                         .format(func_name, i, score64[i], int(bad.sum())))
+    return bbox64, score64, label64, ctx
+
+
+def check_thresh(func_name, name, value, low=0., high=1.,
+                 low_open=True):
+    value = float(value)
+    ok = (low < value if low_open else low <= value) and value <= high
+    if not ok:
+        raise ValueError('{}: {} must be in {}{}, {}], got {}'.format(
+            func_name, name, '(' if low_open else '[', low, high, value))
+    return value
+
+
+def rank_order(score, label):
+    """Indices sorting boxes by ``(label, -score, index)``."""
+    return np.lexsort((np.arange(len(score)), -score, label))
+
+
+def area(bbox):
+    return (bbox[:, 2] - bbox[:, 0]) * (bbox[:, 3] - bbox[:, 1])
+
+
+def pair_iou(bbox_a, bbox_b, area_a, area_b):
+    """Elementwise IoU of two (P, 4) arrays; 0 where the union is 0."""
+    h = np.minimum(bbox_a[:, 2], bbox_b[:, 2]) - np.maximum(
+        bbox_a[:, 0], bbox_b[:, 0])
+    w = np.minimum(bbox_a[:, 3], bbox_b[:, 3]) - np.maximum(
+        bbox_a[:, 1], bbox_b[:, 1])
+    inter = np.maximum(h, 0.) * np.maximum(w, 0.)
+    union = area_a + area_b - inter
+    return np.divide(inter, union, out=np.zeros_like(inter),
+                     where=union > 0)
+
+
+def iou_matrix(bbox_a, bbox_b, area_a, area_b):
+    """(N, M) IoU between two box arrays; 0 where the union is 0."""
+    h = np.minimum(bbox_a[:, None, 2], bbox_b[None, :, 2]) - np.maximum(
+        bbox_a[:, None, 0], bbox_b[None, :, 0])
+    w = np.minimum(bbox_a[:, None, 3], bbox_b[None, :, 3]) - np.maximum(
+        bbox_a[:, None, 1], bbox_b[None, :, 1])
+    inter = np.maximum(h, 0.) * np.maximum(w, 0.)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter),
+                     where=union > 0)
+
+
+def overlapping_pairs(bbox, label):
+    """All pairs of same-label boxes with a positive intersection.
+
+    Args:
+        bbox (numpy.ndarray): (R, 4) float64, in rank order.
+        label (numpy.ndarray): (R,) int64, in rank order (sorted).
+
+    Returns:
+        tuple of numpy.ndarray: ``src``, ``dst`` (P,) int64 positions with
+        ``src < dst`` (``src`` ranks first), and their ``iou`` (P,) float64,
+        sorted by ``(src, dst)``.
+
+    """
+    n = len(bbox)
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    if n < 2:
+        return empty
+    # Exact integer sort key: (label, rank of x_min); a box's sweep ends
+    # at (label, rank of x_max), so the sweep never crosses into another
+    # label.
+    xs, inv = np.unique(np.concatenate((bbox[:, 1], bbox[:, 3])),
+                        return_inverse=True)
+    stride = len(xs) + 1
+    _, label_rank = np.unique(label, return_inverse=True)
+    key_min = label_rank * stride + inv[:n]
+    key_max = label_rank * stride + inv[n:]
+    xorder = np.argsort(key_min, kind='stable')
+    sorted_min = key_min[xorder]
+    # boxes after i in x order that start before i ends
+    end = np.searchsorted(sorted_min, key_max[xorder], side='left')
+    count = np.maximum(end - np.arange(n) - 1, 0)
+    total = np.cumsum(count)
+    areas = area(bbox)
+    srcs, dsts, ious = [], [], []
+    first = 0
+    while first < n:
+        done = total[first - 1] if first > 0 else 0
+        last = int(np.searchsorted(total, done + _PAIR_CHUNK, side='right'))
+        last = max(last, first + 1)
+        c = count[first:last]
+        m = int(c.sum())
+        if m:
+            i = np.repeat(np.arange(first, last), c)
+            offset = np.arange(m) - np.repeat(np.cumsum(c) - c, c)
+            j = i + 1 + offset
+            a, b = xorder[i], xorder[j]
+            iou = pair_iou(bbox[a], bbox[b], areas[a], areas[b])
+            pos = iou > 0
+            a, b, iou = a[pos], b[pos], iou[pos]
+            srcs.append(np.minimum(a, b))
+            dsts.append(np.maximum(a, b))
+            ious.append(iou)
+        first = last
+    if not srcs:
+        return empty
+    src = np.concatenate(srcs)
+    dst = np.concatenate(dsts)
+    iou = np.concatenate(ious)
+    order = np.lexsort((dst, src))
+    return src[order], dst[order], iou[order]
+
+
+def greedy_keep(n, src, dst):
+    """Exact greedy suppression on a list of suppressing pairs.
+
+    Greedy NMS keeps box ``j`` (in rank order) iff no kept box ``i < j``
+    suppresses it. Instead of a loop over boxes, all boxes are decided in
+    rounds: a box is suppressed as soon as one of its suppressors is kept,
+    and kept as soon as all its suppressors are suppressed. Each round is a
+    few vectorised passes over the pairs still undecided; the first
+    undecided box in rank order is always decided, so the result equals the
+    sequential greedy pass, and the number of rounds is the length of the
+    longest keep/suppress chain (a handful on detector output).
+
+    Args:
+        n (int): Number of boxes.
+        src, dst (numpy.ndarray): (P,) positions, ``src < dst``: box ``src``
+            suppresses box ``dst`` if ``src`` is kept.
+
+    Returns:
+        numpy.ndarray: (n,) bool, kept boxes.
+
+    """
+    status = np.zeros(n, np.int8)  # 0 undecided, 1 kept, 2 suppressed
+    has_src = np.zeros(n, bool)
+    has_src[dst] = True
+    status[~has_src] = 1
+    undecided = has_src
+    while undecided.any():
+        src_status = status[src]
+        suppressed = np.zeros(n, bool)
+        suppressed[dst[src_status == 1]] = True
+        waiting = np.zeros(n, bool)
+        waiting[dst[src_status == 0]] = True
+        status[undecided & suppressed] = 2
+        status[undecided & ~suppressed & ~waiting] = 1
+        undecided = status == 0
+        live = undecided[dst] & (status[src] != 2)
+        src, dst = src[live], dst[live]
+    return status == 1

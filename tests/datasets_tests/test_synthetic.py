@@ -1,0 +1,436 @@
+import os
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from pfdet.datasets import oid_io
+from pfdet.datasets import synthetic
+from pfdet.datasets.hierarchy import ClassHierarchy
+
+SEED = 3
+N_TRAIN = 100
+N_VAL = 20
+
+PERSON, MAN, WOMAN = '/m/01g317', '/m/04yx4', '/m/03bt1vf'
+FACE, HAND, HEAD = '/m/0dzct', '/m/0k65p', '/m/04hgtk'
+CAR, TRUCK, BICYCLE = '/m/0k4j', '/m/07r04', '/m/0199g'
+WHEEL, BICYCLE_WHEEL = '/m/083wq', '/m/01bqk0'
+TIE = '/m/01rkbr'
+LAND_VEHICLE, VEHICLE = '/m/01prls', '/m/07yv9'
+# part -> classes it is drawn inside (from the issue, written independently)
+DRAWN_INSIDE = {FACE: {PERSON, MAN, WOMAN}, HAND: {PERSON, MAN, WOMAN},
+                HEAD: {PERSON, MAN, WOMAN}, WHEEL: {CAR, TRUCK},
+                BICYCLE_WHEEL: {BICYCLE}}
+PARTS = list(DRAWN_INSIDE)
+
+
+@pytest.fixture(scope='module')
+def data_dir(tmp_path_factory):
+    d = str(tmp_path_factory.mktemp('synthetic') / 'a')
+    meta = synthetic.generate(d, n_train=N_TRAIN, n_val=N_VAL, seed=SEED)
+    return d, meta
+
+
+@pytest.fixture(scope='module')
+def hidden_2000():
+    # metadata only: the scenes of a default 2,000-image dataset, not drawn
+    return synthetic.scenes_to_frames(synthetic.sample_scenes(2000, seed=0))[0]
+
+
+def _hidden(d, split='train'):
+    return pd.read_csv(os.path.join(d, split + '-hidden-truth.csv'),
+                       dtype={'ImageID': str})
+
+
+def _files(d):
+    out = {}
+    for root, _, names in os.walk(d):
+        for n in names:
+            path = os.path.join(root, n)
+            with open(path, 'rb') as f:
+                out[os.path.relpath(path, d)] = f.read()
+    return out
+
+
+def test_layout(data_dir):
+    d, _ = data_dir
+    for name in ('class-descriptions.csv', 'hierarchy.json',
+                 'label_map.pbtxt', 'meta.json'):
+        assert os.path.isfile(os.path.join(d, name))
+    for split, n in (('train', N_TRAIN), ('validation', N_VAL)):
+        for suffix in ('-annotations-bbox.csv',
+                       '-annotations-human-imagelabels.csv',
+                       '-hidden-truth.csv'):
+            assert os.path.isfile(os.path.join(d, split + suffix))
+        images = sorted(os.listdir(os.path.join(d, split)))
+        assert len(images) == n
+        assert all(len(i) == 16 + 4 and i.endswith('.jpg') for i in images)
+        int(images[0][:16], 16)
+
+
+def test_deterministic_bytes_and_jobs(data_dir, tmp_path):
+    d, _ = data_dir
+    other = str(tmp_path / 'b')
+    # a second run, drawn by two processes, must give the same bytes
+    synthetic.generate(other, n_train=N_TRAIN, n_val=N_VAL, seed=SEED,
+                       n_jobs=2)
+    a, b = _files(d), _files(other)
+    assert sorted(a) == sorted(b)
+    assert len(a) == N_TRAIN + N_VAL + 10
+    for k in a:
+        assert a[k] == b[k], k
+
+
+def test_different_seed_differs(data_dir, tmp_path):
+    d, _ = data_dir
+    other = str(tmp_path / 'c')
+    synthetic.generate(other, n_train=10, n_val=0, seed=SEED + 1)
+    with open(os.path.join(other, 'train-annotations-bbox.csv')) as f:
+        bbox_b = f.read()
+    with open(os.path.join(d, 'train-annotations-bbox.csv')) as f:
+        bbox_a = f.read()
+    assert bbox_a[:len(bbox_b)] != bbox_b
+    ids_a = set(os.listdir(os.path.join(d, 'train')))
+    ids_b = set(os.listdir(os.path.join(other, 'train')))
+    assert not ids_a & ids_b
+    # the scenes differ as well, not only the ids
+    sa = synthetic.sample_scenes(10, seed=SEED)
+    sb = synthetic.sample_scenes(10, seed=SEED + 1)
+    assert any(len(x['objects']['label']) != len(y['objects']['label'])
+               or not np.array_equal(x['objects']['label'],
+                                     y['objects']['label'])
+               for x, y in zip(sa, sb))
+    assert not np.array_equal(synthetic.render_scene(sa[0])[:96, :96],
+                              synthetic.render_scene(sb[0])[:96, :96])
+
+
+def test_files_parse(data_dir):
+    d, _ = data_dir
+    mids, names = oid_io.read_class_descriptions(
+        os.path.join(d, 'class-descriptions.csv'))
+    assert len(mids) == len(set(mids)) >= 50
+    assert mids == list(synthetic.synthetic_class_mids)
+    lm_mids, lm_ids, lm_names = oid_io.read_label_map(
+        os.path.join(d, 'label_map.pbtxt'))
+    assert lm_mids == mids and list(lm_ids) == list(range(1, len(mids) + 1))
+    assert list(lm_names) == names
+    for split in ('train', 'validation'):
+        bbox = oid_io.read_bbox_csv(
+            os.path.join(d, split + '-annotations-bbox.csv'), known_mids=mids)
+        assert len(bbox) > 0
+        assert list(bbox.columns) == list(oid_io.BBOX_2018_COLUMNS)
+        labels = oid_io.read_image_labels_csv(
+            os.path.join(d, split + '-annotations-human-imagelabels.csv'),
+            known_mids=mids)
+        assert set(labels['Confidence']) == {0, 1}
+        assert set(labels['Source']) == {'verification'}
+        # the hidden truth parses as a box CSV too (extra columns ignored)
+        hidden = oid_io.read_bbox_csv(
+            os.path.join(d, split + '-hidden-truth.csv'), known_mids=mids)
+        assert len(hidden) > len(bbox)
+
+
+def test_bbox_csv_is_annotated_hidden_truth(data_dir):
+    d, _ = data_dir
+    hidden = _hidden(d)
+    bbox = pd.read_csv(os.path.join(d, 'train-annotations-bbox.csv'),
+                       dtype={'ImageID': str})
+    ann = hidden[hidden['Annotated'] == 1][bbox.columns].reset_index(
+        drop=True)
+    pd.testing.assert_frame_equal(ann, bbox)
+    # not expanded: no box of a class that is only a hierarchy node
+    assert not set(bbox['LabelName']) & {LAND_VEHICLE, VEHICLE, '/m/0jbk'}
+    assert (bbox['Confidence'] == 1).all()
+
+
+def test_hierarchy(data_dir):
+    d, _ = data_dir
+    h = ClassHierarchy.from_json(os.path.join(d, 'hierarchy.json'))
+    assert h.root == '/m/0bl9f'
+    assert set(h.mids) == set(synthetic.synthetic_class_mids)
+    assert sorted(h.part_edges) == sorted([
+        (PERSON, FACE), (PERSON, HAND), (PERSON, HEAD),
+        (LAND_VEHICLE, WHEEL), (BICYCLE, BICYCLE_WHEEL)])
+    assert h.ancestors(MAN) == {PERSON}
+    assert h.ancestors(WOMAN) == {PERSON}
+    assert h.ancestors(CAR) == {LAND_VEHICLE, VEHICLE}
+    assert h.ancestors(TRUCK) == {LAND_VEHICLE, VEHICLE}
+    assert h.ancestors(FACE) == set()
+    assert h.ancestors(TIE) == set()
+    assert h.descendants(PERSON) == {MAN, WOMAN}
+    # Dog, Cat under Carnivore under Animal
+    assert h.ancestors('/m/0bt9lr') == {'/m/01lrl', '/m/0jbk'}
+
+
+def test_taxonomy_uses_real_mids_and_edges(shared):
+    meta_dir = shared('data', 'open_images_metadata')
+    mids, names = oid_io.read_class_descriptions(
+        os.path.join(meta_dir, 'challenge-2018-class-descriptions-500.csv'))
+    real = dict(zip(mids, names))
+    for mid, name in zip(synthetic.synthetic_class_mids,
+                         synthetic.synthetic_class_names):
+        assert real.get(mid) == name, (mid, name)
+    # every Subcategory edge exists in the official 600-class hierarchy
+    official = ClassHierarchy.from_json(
+        os.path.join(meta_dir, 'bbox_labels_600_hierarchy.json'))
+    ours = ClassHierarchy.from_json(synthetic.hierarchy_tree())
+    for mid in ours.mids:
+        assert ours.ancestors(mid) <= official.ancestors(mid), mid
+
+
+def test_load_split(data_dir):
+    from pfdet.datasets import load_split
+    d, _ = data_dir
+    hidden = _hidden(d)
+    ds = load_split(d, 'train')
+    assert len(ds) == N_TRAIN
+    assert ds.class_mids == list(synthetic.synthetic_class_mids)
+    assert ds.n_dropped_boxes == 0
+    mids = np.array(ds.class_mids)
+    with_boxes = set(hidden.loc[hidden['Annotated'] == 1, 'ImageID'])
+    checked = [i for i, image_id in enumerate(ds.image_ids)
+               if image_id in with_boxes][:4]
+    assert len(checked) == 4
+    for i in checked:
+        img, bbox, label, is_group_of = ds.slice[:, ('img', 'bbox', 'label',
+                                                     'is_group_of')][i]
+        rows = hidden[(hidden['ImageID'] == ds.image_ids[i])
+                      & (hidden['Annotated'] == 1)]
+        H, W = rows['ImageHeight'].iloc[0], rows['ImageWidth'].iloc[0]
+        assert img.shape == (3, H, W)
+        expect = rows[['YMin', 'XMin', 'YMax', 'XMax']].to_numpy() * \
+            np.array([H, W, H, W])
+        order = np.lexsort(expect.T[::-1])
+        got_order = np.lexsort(bbox.T.astype(np.float64)[::-1])
+        np.testing.assert_allclose(bbox[got_order], expect[order], atol=1e-3)
+        assert list(mids[label[got_order]]) == list(
+            rows['LabelName'].to_numpy()[order])
+        assert list(is_group_of[got_order]) == list(
+            rows['IsGroupOf'].to_numpy()[order] == 1)
+    expanded = load_split(d, 'validation', expand_hierarchy=True)
+    assert len(expanded) == N_VAL
+    assert len(expanded.bbox_df) >= len(load_split(d, 'validation').bbox_df)
+
+
+def test_images_match_sizes(data_dir):
+    d, _ = data_dir
+    hidden = _hidden(d, 'validation')
+    sizes = hidden.groupby('ImageID')[['ImageHeight', 'ImageWidth']].first()
+    for image_id, (H, W) in sizes.iloc[:10].iterrows():
+        img = cv2.imread(os.path.join(d, 'validation', image_id + '.jpg'))
+        assert img.shape == (H, W, 3)
+        assert 128 <= H <= 192 and 128 <= W <= 192
+
+
+def test_parts_inside_subjects(data_dir):
+    d, _ = data_dir
+    hidden = _hidden(d)
+    key = hidden.set_index(['ImageID', 'ObjectIndex'])
+    inside = hidden[hidden['ParentIndex'] >= 0]
+    parents = key.loc[list(zip(inside['ImageID'], inside['ParentIndex']))]
+    eps = 1e-9
+    assert (inside['XMin'].to_numpy() >= parents['XMin'].to_numpy() - eps).all()
+    assert (inside['YMin'].to_numpy() >= parents['YMin'].to_numpy() - eps).all()
+    assert (inside['XMax'].to_numpy() <= parents['XMax'].to_numpy() + eps).all()
+    assert (inside['YMax'].to_numpy() <= parents['YMax'].to_numpy() + eps).all()
+    # the parent is a planted subject of the part (or a Person for a Tie)
+    for part, subjects in DRAWN_INSIDE.items():
+        sel = (inside['LabelName'] == part).to_numpy()
+        assert sel.sum() > 0, part
+        assert set(parents['LabelName'].to_numpy()[sel]) <= subjects
+    # every part drawn inside a subject: some annotated (bbox CSV) box of a
+    # planted subject of the same image contains it
+    bbox = hidden[hidden['Annotated'] == 1]
+    ann_parts = inside[inside['Annotated'] == 1]
+    ann_parts = ann_parts[ann_parts['LabelName'].isin(PARTS)]
+    assert len(ann_parts) > 0
+    for r in ann_parts.itertuples():
+        s = bbox[(bbox['ImageID'] == r.ImageID)
+                 & bbox['LabelName'].isin(DRAWN_INSIDE[r.LabelName])]
+        ok = ((s['XMin'] <= r.XMin + eps) & (s['YMin'] <= r.YMin + eps)
+              & (s['XMax'] >= r.XMax - eps) & (s['YMax'] >= r.YMax - eps))
+        assert ok.any(), r
+    # and some parts are drawn standalone or unannotated
+    assert (inside['Annotated'] == 0).any()
+
+
+def _part_stats(hidden):
+    parts = hidden[hidden['LabelName'].isin(PARTS)]
+    per = parts.groupby(['LabelName', 'ImageID'])['Annotated']
+    return per.min(), per.max()
+
+
+def test_part_annotation_is_per_image_and_exhaustive(data_dir):
+    d, _ = data_dir
+    lo, hi = _part_stats(_hidden(d))
+    # in one image a part class is annotated everywhere or nowhere
+    assert (lo == hi).all()
+
+
+def test_part_annotation_rate(hidden_2000):
+    q = 0.3  # the default
+    _, annotated = _part_stats(hidden_2000)
+    for part in PARTS:
+        rate = annotated[part].mean()
+        n = len(annotated[part])
+        assert n > 200, part
+        # binomial: 4 standard deviations
+        tol = 4 * np.sqrt(q * (1 - q) / n)
+        assert abs(rate - q) < tol, (part, rate, n)
+
+
+@pytest.mark.parametrize('q', [0.0, 1.0])
+def test_part_annotation_rate_extremes(q):
+    hidden, _ = synthetic.scenes_to_frames(
+        synthetic.sample_scenes(60, seed=11, q=q))
+    _, annotated = _part_stats(hidden)
+    assert len(annotated) > 30
+    assert (annotated == q).all()
+
+
+def test_non_parts_always_annotated(data_dir):
+    d, _ = data_dir
+    hidden = _hidden(d)
+    member = hidden['GroupIndex'] >= 0
+    other = hidden[~member & ~hidden['LabelName'].isin(PARTS)]
+    assert (other['Annotated'] == 1).all()
+    ties = hidden[hidden['LabelName'] == TIE]
+    assert len(ties) > 0 and (ties['Annotated'] == 1).all()
+    assert (ties['ParentIndex'] >= 0).sum() > 0
+
+
+def test_decoy_always_annotated_many_images(hidden_2000):
+    hidden = hidden_2000
+    ties = hidden[hidden['LabelName'] == TIE]
+    assert (ties['Annotated'] == 1).all()
+    # mostly inside persons, i.e. a containment pair that is always annotated
+    assert (ties['ParentIndex'] >= 0).mean() > 0.8
+
+
+def test_group_of(data_dir):
+    d, _ = data_dir
+    hidden = _hidden(d)
+    groups = hidden[hidden['IsGroupOf'] == 1]
+    assert len(groups) > 0
+    assert (groups['Annotated'] == 1).all()
+    for g in groups.itertuples():
+        m = hidden[(hidden['ImageID'] == g.ImageID)
+                   & (hidden['GroupIndex'] == g.ObjectIndex)]
+        assert len(m) >= 2
+        assert (m['LabelName'] == g.LabelName).all()
+        assert (m['Annotated'] == 0).all() and (m['IsGroupOf'] == 0).all()
+        np.testing.assert_allclose(
+            [m['XMin'].min(), m['XMax'].max(), m['YMin'].min(),
+             m['YMax'].max()], [g.XMin, g.XMax, g.YMin, g.YMax])
+    bbox = oid_io.read_bbox_csv(os.path.join(d, 'train-annotations-bbox.csv'))
+    assert (bbox['IsGroupOf'] == 1).sum() == len(groups)
+
+
+def test_image_labels(data_dir):
+    d, _ = data_dir
+    h = ClassHierarchy.from_json(os.path.join(d, 'hierarchy.json'))
+    for split, n in (('train', N_TRAIN), ('validation', N_VAL)):
+        hidden = _hidden(d, split)
+        labels = pd.read_csv(
+            os.path.join(d, split + '-annotations-human-imagelabels.csv'),
+            dtype={'ImageID': str})
+        # every image is listed, with at least one verified label
+        assert labels['ImageID'].nunique() == n
+        ann = hidden[hidden['Annotated'] == 1]
+        box_pairs = set(zip(ann['ImageID'], ann['LabelName']))
+        pos = labels[labels['Confidence'] == 1]
+        assert set(zip(pos['ImageID'], pos['LabelName'])) == box_pairs
+        assert not labels.duplicated(['ImageID', 'LabelName']).any()
+        neg = labels[labels['Confidence'] == 0]
+        assert len(neg) > 0
+        drawn = hidden.groupby('ImageID')['LabelName'].apply(set)
+        for r in neg.itertuples():
+            banned = {r.LabelName} | h.descendants(r.LabelName)
+            assert not banned & drawn.get(r.ImageID, set()), r
+
+
+def test_zipf_long_tail(hidden_2000):
+    hidden = hidden_2000
+    counts = hidden.groupby('LabelName')['ImageID'].nunique()
+    free = list(synthetic.free_class_frequencies())  # in rank order
+    assert len(free) >= 30
+    n = counts.reindex(free, fill_value=0).to_numpy()
+    assert n.min() <= 15
+    assert n.min() > 0
+    assert n.max() >= 300
+    # head vs tail by rank (the frequencies decrease with the rank)
+    assert n[:5].sum() > 10 * n[-5:].sum()
+
+
+def test_meta(data_dir):
+    d, meta = data_dir
+    import json
+    with open(os.path.join(d, 'meta.json')) as f:
+        written = json.load(f)
+    assert written == json.loads(json.dumps(meta))
+    assert meta['seed'] == SEED
+    assert meta['decoy']['mid'] == TIE
+    pairs = {(p['subject'], p['part']) for p in meta['planted_pairs']}
+    assert pairs == {(PERSON, FACE), (PERSON, HAND), (PERSON, HEAD),
+                     (LAND_VEHICLE, WHEEL), (BICYCLE, BICYCLE_WHEEL)}
+    hidden = _hidden(d)
+    counts = meta['splits']['train']['class_counts']
+    ann = hidden[hidden['Annotated'] == 1]
+    for mid, c in counts.items():
+        assert c['boxes'] == (ann['LabelName'] == mid).sum()
+    assert meta['splits']['train']['n_images'] == N_TRAIN
+    assert meta['params']['q'] == 0.3
+
+
+def test_objects_not_tiny(data_dir):
+    d, _ = data_dir
+    hidden = _hidden(d)
+    single = hidden[hidden['GroupIndex'] < 0]
+    w = (single['XMax'] - single['XMin']) * single['ImageWidth']
+    h = (single['YMax'] - single['YMin']) * single['ImageHeight']
+    assert np.minimum(w, h).min() >= 7.5
+    assert np.maximum(w, h).min() >= 11.5
+
+
+def test_render_draws_inside_boxes():
+    # pixels of a drawn object differ from the same scene without it
+    scene = synthetic.sample_scenes(40, seed=2)
+    scene = next(s for s in scene if len(s['items']) >= 2)
+    scene = dict(scene, noise=0.)
+    full = synthetic.render_scene(scene).astype(int)
+    empty = dict(scene, items=[])
+    bg = synthetic.render_scene(empty).astype(int)
+    diff = np.abs(full - bg).sum(axis=2) > 20
+    obj = scene['objects']
+    outside = np.ones(diff.shape, bool)
+    for b in obj['bbox']:
+        y0, x0, y1, x1 = np.round(b).astype(int)
+        assert diff[y0:y1, x0:x1].mean() > 0.05
+        outside[max(y0 - 2, 0):y1 + 2, max(x0 - 2, 0):x1 + 2] = False
+    assert not diff[outside].any()
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(TypeError, match='unknown generator parameter'):
+        synthetic.sample_scenes(1, foo=1)
+    with pytest.raises(ValueError, match='q must be in'):
+        synthetic.sample_scenes(1, q=1.5)
+    with pytest.raises(ValueError, match='seed'):
+        synthetic.sample_scenes(1, seed=-1)
+    with pytest.raises(ValueError, match='size'):
+        synthetic.sample_scenes(1, size=(200, 100))
+    (tmp_path / 'x').write_text('x')
+    with pytest.raises(ValueError, match='not empty'):
+        synthetic.generate(str(tmp_path), n_train=1, n_val=0)
+
+
+def test_cli(tmp_path):
+    out = str(tmp_path / 'cli')
+    synthetic.main(['--out', out, '--n-images', '4', '--n-val', '2',
+                    '--seed', '7', '--size', '96'])
+    assert len(os.listdir(os.path.join(out, 'train'))) == 4
+    assert len(os.listdir(os.path.join(out, 'validation'))) == 2
+    name = os.listdir(os.path.join(out, 'train'))[0]
+    assert cv2.imread(os.path.join(out, 'train', name)).shape == (96, 96, 3)
