@@ -44,6 +44,7 @@ config = dict(
         skip_invalid=False,
         n_train_images=None,
         n_val_images=None,
+        synthetic=None,
     ),
     model=dict(
         backbone='se_resnext101',

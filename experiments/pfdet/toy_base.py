@@ -20,6 +20,7 @@ config = deep_update(_base, dict(
         class_list=None,           # root/class-descriptions.csv
         hierarchy=None,            # root/hierarchy.json
         n_val_images=None,
+        synthetic=dict(n_train=1500, n_val=300, seed=0),   # examples/demo.py generates it
     ),
     model=dict(
         backbone='se_resnext_tiny',

@@ -11,7 +11,8 @@ data and are ignored.
 Formats (see the Open Images challenge pages):
 
 * class descriptions: ``MID,Name``, no header.
-* label map: protobuf text, ``item { name: "/m/..." id: 1 display_name: "..." }``.
+* label map: protobuf text,
+  ``item { name: "/m/..." id: 1 display_name: "..." }``.
 * boxes, 2018: ``ImageID,Source,LabelName,Confidence,XMin,XMax,YMin,YMax,
   IsOccluded,IsTruncated,IsGroupOf,IsDepiction,IsInside``; 2019:
   ``ImageID,LabelName,XMin,XMax,YMin,YMax,IsGroupOf``. Coordinates are
@@ -92,7 +93,8 @@ def read_class_descriptions(path):
     """Read a class-descriptions CSV (``MID,Name``, no header).
 
     Args:
-        path (str): The file, e.g. ``challenge-2018-class-descriptions-500.csv``.
+        path (str): The file, e.g.
+            ``challenge-2018-class-descriptions-500.csv``.
 
     Returns:
         tuple of two lists of str: ``(mids, names)`` in file order.
@@ -101,7 +103,7 @@ def read_class_descriptions(path):
     try:
         df = pd.read_csv(
             path, header=None, dtype=str, keep_default_na=False,
-            skip_blank_lines=True, on_bad_lines='error')
+            skip_blank_lines=False, on_bad_lines='error')
     except pd.errors.EmptyDataError:
         return [], []
     except pd.errors.ParserError as e:
@@ -110,18 +112,18 @@ def read_class_descriptions(path):
         raise OIDFormatError(
             path, 1, 'expected 2 columns (MID,Name), found {}'.format(
                 df.shape[1]))
+    lines = np.arange(len(df)) + 1
+    blank = ((df[0] == '') & (df[1] == '')).to_numpy()
+    df, lines = df[~blank], lines[~blank]
     mids = df[0].str.strip()
     bad = (mids == '').to_numpy()
     if bad.any():
-        raise OIDFormatError(
-            path, _physical_lines(path, int(np.argmax(bad)), header=False),
-            'empty MID')
+        raise OIDFormatError(path, int(lines[np.argmax(bad)]), 'empty MID')
     dup = mids.duplicated().to_numpy()
     if dup.any():
         i = int(np.argmax(dup))
-        raise OIDFormatError(
-            path, _physical_lines(path, i, header=False),
-            'duplicate MID {!r}'.format(mids.iloc[i]))
+        raise OIDFormatError(path, int(lines[i]),
+                             'duplicate MID {!r}'.format(mids.iloc[i]))
     return mids.tolist(), df[1].tolist()
 
 
@@ -242,12 +244,6 @@ def read_class_list(path):
 def _parser_error_line(e):
     m = _LINE_RE.search(str(e))
     return int(m.group(1)) if m else None
-
-
-def _physical_lines(path, index, header=True):
-    # Error path of small header-less files (class descriptions).
-    del path
-    return index + (2 if header else 1)
 
 
 class _Table(object):
@@ -407,9 +403,10 @@ def _finish(table, columns, skip_invalid, what):
     skipped = n_bad + len(table.skipped_lines)
     df.attrs['skipped'] = skipped
     if skipped:
-        first = ('line {}: wrong number of fields'.format(
-            table.skipped_lines[0])
-                 if len(table.skipped_lines) else None)
+        first = None
+        if len(table.skipped_lines):
+            first = 'line {}: wrong number of fields'.format(
+                table.skipped_lines[0])
         if n_bad:
             line, reason = table.first_error()
             if first is None or line < int(table.skipped_lines[0]):
@@ -674,8 +671,9 @@ def _arrays_to_predictions(arrays, image_ids, class_mids, sizes):
         raise ValueError('per-image bbox, label and score lengths differ')
     class_mids = np.asarray(class_mids, dtype=object)
     if len(label) and (label.min() < 0 or label.max() >= len(class_mids)):
-        raise ValueError('labels must be in [0, {}), got range [{}, {}]'.format(
-            len(class_mids), label.min(), label.max()))
+        raise ValueError(
+            'labels must be in [0, {}), got range [{}, {}]'.format(
+                len(class_mids), label.min(), label.max()))
     hw = np.repeat(np.asarray(sizes, dtype=np.float64).reshape(-1, 2),
                    counts, axis=0)
     return pd.DataFrame({

@@ -21,8 +21,8 @@ exists for (``pfdet.md`` §3.10): **sparse verification** -- parts (Human
 face/hand/head, Wheel, Bicycle wheel) are always drawn inside their subjects
 but are annotated (boxes and a positive image-level label) only in a fraction
 ``q`` of the images; elsewhere they are present but unverified. A **decoy**
-(Tie, often inside a Person) is always annotated, so pair mining must reject
-it. Further: verified negatives (classes really absent), group-of boxes around
+(Tie, often inside a Person) is always annotated and verified (present or
+absent) in every image with a person, so pair mining must reject it. Further: verified negatives (classes really absent), group-of boxes around
 clusters, and a Zipf long tail down to classes in about ten of 2,000 images.
 
 Everything is a function of ``(seed, split, image index)``: scene sampling and
@@ -277,7 +277,9 @@ def default_params():
     p_vehicle            probability of cars / trucks (1 or 2)
     p_bicycle            probability of a bicycle
     p_tie                probability of a Tie on a Man (x0.5 Person,
-                         x0.1 Woman); Ties are always annotated
+                         x0.1 Woman); Ties are always annotated, and Tie
+                         is a verified negative in images with a person
+                         but no Tie
     p_face, p_hand       probability that a face (else seen from behind) or
                          each hand of a person is visible
     p_standalone_part    probability, per part class, of one part drawn on
@@ -953,6 +955,11 @@ def _sample_scene(seed, split, index, p, free_freq):
     n_neg = min(n_neg, len(absent))
     neg = np.sort(rng.choice(absent, n_neg, replace=False)) if n_neg else \
         np.zeros(0, dtype=int)
+    # the decoy is exhaustively verified wherever a person is: a positive
+    # label when drawn, a negative one otherwise
+    if present[_INDEX['person']] and not present[_INDEX['tie']] and \
+            _INDEX['tie'] not in neg:
+        neg = np.sort(np.append(neg, _INDEX['tie']))
     return {
         'image_id': image_id(seed, split, index),
         'seed': seed, 'split': split, 'index': index,
@@ -1355,7 +1362,8 @@ def generate(out_dir, n_train=2000, n_val=400, seed=0, n_jobs=1,
                   'drawn_inside': [mid(k) for k in _PERSON_KINDS],
                   'p_inside': {mid(k): p['p_tie'] * _TIE_FACTOR[k]
                                for k in _PERSON_KINDS},
-                  'always_annotated': True},
+                  'always_annotated': True,
+                  'verified_in_every_image_with': mid('person')},
         'free_class_frequencies': free_freq,
         'splits': stats,
     }

@@ -8,6 +8,7 @@ from pfdet.training.config import validate_config  # NOQA
 from pfdet.training.extensions import find_latest_snapshot  # NOQA
 from pfdet.training.extensions import install_abort_on_error  # NOQA
 from pfdet.training.extensions import list_snapshots  # NOQA
+from pfdet.training.extensions import load_model  # NOQA
 from pfdet.training.extensions import load_snapshot  # NOQA
 from pfdet.training.extensions import MultiNodeSnapshot  # NOQA
 from pfdet.training.extensions import NonFiniteLossError  # NOQA

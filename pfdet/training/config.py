@@ -134,6 +134,9 @@ CONFIG_SCHEMA = {
         'skip_invalid': _is(bool),
         'n_train_images': _positive(numbers.Integral, none=True),
         'n_val_images': _positive(numbers.Integral, none=True),
+        # With ``root``: how ``examples/demo.py`` generates the embedded dataset there
+        # (kwargs of ``pfdet.datasets.synthetic.generate``: n_train, n_val, seed, params).
+        'synthetic': _is(dict, none=True),
     },
     'model': {
         # Constructor kwargs of pfdet.links.PFDet (n_fg_class comes from the dataset, comm
@@ -306,7 +309,8 @@ def deep_update(base, delta, strict=True):
     return out
 
 
-_OPEN_KEYS = {'model.extra', 'train_chain.extra', 'train_chain.cooccurrence_mining'}
+_OPEN_KEYS = {'model.extra', 'train_chain.extra', 'train_chain.cooccurrence_mining',
+              'dataset.synthetic'}
 
 
 def _merge(out, delta, strict, prefix):

@@ -302,6 +302,41 @@ def load_snapshot(path, trainer, comm=None, iterator_name='main'):
         _set_random_state(npz, prefix)
 
 
+_MODEL_IN_SNAPSHOT = 'updater/model:main/model/'
+
+
+def load_model(path, model):
+    """Load model weights from a model npz or from a trainer snapshot.
+
+    Accepts ``model_final.npz`` written by ``examples/train_multi.py`` (or any
+    ``save_npz(path, model)``) and trainer snapshots (``snapshot_iter_N``), whose model lives
+    under ``updater/model:main/model/``.
+
+    Raises:
+        SnapshotError: Missing, corrupt, or not matching ``model`` (e.g. another config).
+
+    """
+    if not os.path.isfile(path):
+        raise SnapshotError('model file not found: {}'.format(path))
+    try:
+        npz = np.load(path, allow_pickle=False)
+        names = npz.files
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise SnapshotError('{}: not a readable npz (truncated or corrupt?): {}'
+                            .format(path, e)) from None
+    with npz:
+        prefix = _MODEL_IN_SNAPSHOT if any(
+            n.startswith(_MODEL_IN_SNAPSHOT) for n in names) else ''
+        try:
+            NpzDeserializer(npz, path=prefix, strict=True).load(model)
+        except KeyError as e:
+            raise SnapshotError('{}: does not match the model built from the config (another '
+                                'config?): missing entry {}'.format(path, e)) from None
+        except (ValueError, TypeError) as e:
+            raise SnapshotError('{}: does not match the model built from the config (another '
+                                'config?): {}'.format(path, e)) from None
+
+
 # --------------------------------------------------------------------------- plots
 
 def plot_reports(loss_keys=('main/loss', 'main/loss/rpn/loc', 'main/loss/rpn/conf',

@@ -114,7 +114,8 @@ def test_real_fixture_expanded(shared, fixture_dir):
     assert ds.n_dropped_boxes == 0
     negatives = {}
     for i in range(len(ds)):
-        img_label, conf = ds.slice[[i], ('img_label', 'img_label_confidence')][0]
+        img_label, conf = ds.slice[[i], ('img_label',
+                                         'img_label_confidence')][0]
         negatives[ds.image_ids[i]] = sorted(
             name_of[mids[j]] for j in img_label[conf == 0])
         # merged duplicates: each (class, confidence) once

@@ -34,9 +34,14 @@ def data_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def hidden_2000():
+def frames_2000():
     # metadata only: the scenes of a default 2,000-image dataset, not drawn
-    return synthetic.scenes_to_frames(synthetic.sample_scenes(2000, seed=0))[0]
+    return synthetic.scenes_to_frames(synthetic.sample_scenes(2000, seed=0))
+
+
+@pytest.fixture(scope='module')
+def hidden_2000(frames_2000):
+    return frames_2000[0]
 
 
 def _hidden(d, split='train'):
@@ -307,6 +312,45 @@ def test_decoy_always_annotated_many_images(hidden_2000):
     assert (ties['Annotated'] == 1).all()
     # mostly inside persons, i.e. a containment pair that is always annotated
     assert (ties['ParentIndex'] >= 0).mean() > 0.8
+
+
+def _mining_stats(boxes, labels, subjects, part):
+    """contain(p | s) and ann(p | s) of pfdet.md 3.10, from annotations only.
+
+    contain: fraction of the part's boxes lying inside (IoA = 1) a box of a
+    subject class of the same image; ann: fraction of the images with a
+    subject box in which the part is verified (positive or negative).
+    """
+    s = boxes[boxes['LabelName'].isin(subjects)]
+    p = boxes[boxes['LabelName'] == part].reset_index()
+    m = p.merge(s, on='ImageID', suffixes=('', '_s'))
+    eps = 1e-9
+    inside = ((m['XMin_s'] <= m['XMin'] + eps) & (m['YMin_s'] <= m['YMin'] + eps)
+              & (m['XMax_s'] >= m['XMax'] - eps)
+              & (m['YMax_s'] >= m['YMax'] - eps))
+    contain = inside.groupby(m['index']).any().reindex(
+        p['index'], fill_value=False).mean()
+    with_subject = set(s['ImageID'])
+    verified = set(labels.loc[labels['LabelName'] == part, 'ImageID'])
+    ann = len(with_subject & verified) / len(with_subject)
+    return contain, ann
+
+
+def test_pair_mining_statistics(frames_2000):
+    # the recommended mining rule (contain >= 0.8, ann <= 0.5) finds the
+    # planted pairs and rejects the decoy, from the annotations alone
+    hidden, labels = frames_2000
+    boxes = hidden[hidden['Annotated'] == 1]
+    people = {PERSON, MAN, WOMAN}
+    for subjects, part in ((people, FACE), (people, HAND), (people, HEAD),
+                           ({CAR, TRUCK}, WHEEL), ({BICYCLE}, BICYCLE_WHEEL)):
+        contain, ann = _mining_stats(boxes, labels, subjects, part)
+        assert contain >= 0.8 and ann <= 0.5, (part, contain, ann)
+    contain, ann = _mining_stats(boxes, labels, people, TIE)
+    assert contain >= 0.8 and ann == 1.0, (contain, ann)
+    # a free class is neither inside people nor sparsely verified
+    contain, _ = _mining_stats(boxes, labels, people, '/m/07j7r')
+    assert contain < 0.1
 
 
 def test_group_of(data_dir):

@@ -168,39 +168,46 @@ def iou_matrix(bbox_a, bbox_b, area_a, area_b):
                      where=union > 0)
 
 
-def overlapping_pairs(bbox, label):
-    """All pairs of same-label boxes with a positive intersection.
+def overlapping_pairs(bbox, label, min_iou=0.):
+    """Pairs of same-label boxes that overlap (a superset of IoU >= min_iou).
+
+    A sweep along x: boxes are sorted by ``(label, x_min)`` on one float key
+    in which each label has its own stretch, so that a box's sweep never
+    reaches another label. Since ``IoU <= w_inter / w`` for both boxes,
+    IoU >= ``min_iou`` needs ``x_min_j <= x_max_i - min_iou * w_i``, which
+    shortens the sweep.
 
     Args:
         bbox (numpy.ndarray): (R, 4) float64, in rank order.
         label (numpy.ndarray): (R,) int64, in rank order (sorted).
+        min_iou (float): Pairs with IoU below this may be left out.
 
     Returns:
         tuple of numpy.ndarray: ``src``, ``dst`` (P,) int64 positions with
-        ``src < dst`` (``src`` ranks first), and their ``iou`` (P,) float64,
-        sorted by ``(src, dst)``.
+        ``src < dst`` (``src`` ranks first), and their ``iou`` (P,) float64.
+        Every pair with IoU > 0 and IoU >= ``min_iou`` is included; other
+        pairs may be.
 
     """
     n = len(bbox)
     empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
     if n < 2:
         return empty
-    # Exact integer sort key: (label, rank of x_min); a box's sweep ends
-    # at (label, rank of x_max), so the sweep never crosses into another
-    # label.
-    xs, inv = np.unique(np.concatenate((bbox[:, 1], bbox[:, 3])),
-                        return_inverse=True)
-    stride = len(xs) + 1
+    x0 = bbox[:, 1] - bbox[:, 1].min()
+    width = bbox[:, 3] - bbox[:, 1]
+    stretch = (x0 + width).max() + 1.
     _, label_rank = np.unique(label, return_inverse=True)
-    key_min = label_rank * stride + inv[:n]
-    key_max = label_rank * stride + inv[n:]
-    xorder = np.argsort(key_min, kind='stable')
-    sorted_min = key_min[xorder]
-    # boxes after i in x order that start before i ends
-    end = np.searchsorted(sorted_min, key_max[xorder], side='left')
+    key = x0 + label_rank * stretch
+    xorder = np.argsort(key, kind='stable')
+    key = key[xorder]
+    # the margin only adds candidates (checked exactly below)
+    bound = key + (1. - min_iou) * width[xorder] + 1e-9 * stretch
+    end = np.searchsorted(key, bound, side='right')
     count = np.maximum(end - np.arange(n) - 1, 0)
     total = np.cumsum(count)
-    areas = area(bbox)
+    y_min, x_min, y_max, x_max = (
+        np.ascontiguousarray(bbox[xorder, k]) for k in range(4))
+    areas = (y_max - y_min) * (x_max - x_min)
     srcs, dsts, ious = [], [], []
     first = 0
     while first < n:
@@ -211,23 +218,26 @@ def overlapping_pairs(bbox, label):
         m = int(c.sum())
         if m:
             i = np.repeat(np.arange(first, last), c)
-            offset = np.arange(m) - np.repeat(np.cumsum(c) - c, c)
-            j = i + 1 + offset
-            a, b = xorder[i], xorder[j]
-            iou = pair_iou(bbox[a], bbox[b], areas[a], areas[b])
-            pos = iou > 0
-            a, b, iou = a[pos], b[pos], iou[pos]
+            j = np.arange(m) + np.repeat(
+                np.arange(first, last) + 1 - (np.cumsum(c) - c), c)
+            h = np.minimum(y_max[i], y_max[j]) - np.maximum(y_min[i],
+                                                            y_min[j])
+            hit = h > 0
+            i, j, h = i[hit], j[hit], h[hit]
+            w = np.minimum(x_max[i], x_max[j]) - x_min[j]
+            hit = w > 0
+            i, j = i[hit], j[hit]
+            inter = h[hit] * w[hit]
+            iou = inter / (areas[i] + areas[j] - inter)
+            hit = iou >= min_iou
+            a, b = xorder[i[hit]], xorder[j[hit]]
             srcs.append(np.minimum(a, b))
             dsts.append(np.maximum(a, b))
-            ious.append(iou)
+            ious.append(iou[hit])
         first = last
     if not srcs:
         return empty
-    src = np.concatenate(srcs)
-    dst = np.concatenate(dsts)
-    iou = np.concatenate(ious)
-    order = np.lexsort((dst, src))
-    return src[order], dst[order], iou[order]
+    return np.concatenate(srcs), np.concatenate(dsts), np.concatenate(ious)
 
 
 def greedy_keep(n, src, dst):
@@ -268,3 +278,78 @@ def greedy_keep(n, src, dst):
         live = undecided[dst] & (status[src] != 2)
         src, dst = src[live], dst[live]
     return status == 1
+
+
+def greedy_nms(bbox, label, iou_thresh, strict, max_rounds=16):
+    """Exact class-wise greedy NMS of boxes in rank order.
+
+    Runs in rounds over all labels at once: each round keeps the first
+    remaining box of every label and drops the boxes of that label it
+    suppresses, with a few vectorised passes over the remaining boxes. On
+    detector output most boxes go in the first rounds. After
+    ``max_rounds`` rounds, the boxes still remaining (labels with many
+    kept boxes) are finished exactly on their list of suppressing pairs
+    (:func:`overlapping_pairs`, :func:`greedy_keep`), whose cost does not
+    grow with the number of kept boxes.
+
+    Args:
+        bbox (numpy.ndarray): (R, 4) float64 in rank order.
+        label (numpy.ndarray): (R,) int64 in rank order.
+        iou_thresh (float): Suppression threshold.
+        strict (bool): Suppress at IoU ``>`` instead of ``>=``.
+        max_rounds (int): Rounds before switching to the pair solver.
+
+    Returns:
+        numpy.ndarray: (R,) bool, kept boxes.
+
+    """
+    n = len(bbox)
+    keep = np.zeros(n, bool)
+    areas = area(bbox)
+    pos = np.arange(n)
+    for _ in range(max_rounds):
+        if len(pos) == 0:
+            return keep
+        lb = label[pos]
+        head = np.ones(len(pos), bool)
+        head[1:] = lb[1:] != lb[:-1]
+        pick = pos[head]
+        keep[pick] = True
+        seg = np.cumsum(head) - 1
+        top = pick[seg]
+        iou = pair_iou(bbox[pos], bbox[top], areas[pos], areas[top])
+        hit = iou > iou_thresh if strict else iou >= iou_thresh
+        pos = pos[~(hit | head)]
+    if len(pos):
+        src, dst, iou = overlapping_pairs(bbox[pos], label[pos], iou_thresh)
+        hit = iou > iou_thresh if strict else iou >= iou_thresh
+        keep[pos[greedy_keep(len(pos), src[hit], dst[hit])]] = True
+    return keep
+
+
+def label_blocks(row_label, col_label, max_elems=2 ** 16, block=256):
+    """Blocks of rows with the columns of their labels, for dense IoU.
+
+    Args:
+        row_label (numpy.ndarray): (N,) labels of the rows, sorted.
+        col_label (numpy.ndarray): (M,) labels of the columns, sorted.
+        max_elems (int): Soft cap on rows x columns per block (a single
+            row may exceed it).
+        block (int): Largest number of rows per block.
+
+    Yields:
+        tuple: ``(r0, r1, c0, c1)``: rows ``[r0, r1)`` and the columns
+        ``[c0, c1)`` that hold every label of those rows.
+
+    """
+    n = len(row_label)
+    begin = np.searchsorted(col_label, row_label, side='left')
+    end = np.searchsorted(col_label, row_label, side='right')
+    r0 = 0
+    while r0 < n:
+        r1 = min(n, r0 + block)
+        while r1 - r0 > 1 and (r1 - r0) * (end[r1 - 1] - begin[r0]) \
+                > max_elems:
+            r1 = r0 + (r1 - r0) // 2
+        yield r0, r1, int(begin[r0]), int(end[r1 - 1])
+        r0 = r1

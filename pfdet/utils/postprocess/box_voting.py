@@ -5,10 +5,6 @@ from pfdet.utils.postprocess.adj_nms import adj_nms_index
 from pfdet.utils.postprocess.non_maximum_suppression import nms_index
 
 
-# Survivors handled per vectorised block of the voter search.
-_BLOCK = 64
-
-
 def box_voting(bbox, score, label=None, iou_thresh=0.5, n_voter=4,
                score_weight=0.05, box_weight=0.7, voter_iou_thresh=None,
                pad=True, suppression='nms', sigma=0.5, score_thresh=0.001,
@@ -117,23 +113,20 @@ def find_voters(bbox, score, label, keep, n_voter, voter_iou_thresh=None):
     pool_label = label[order]
     pool_box = bbox[order]
     pool_area = _common.area(pool_box)
-    seg_begin = np.searchsorted(pool_label, label[keep], side='left')
-    seg_end = np.searchsorted(pool_label, label[keep], side='right')
-    rows = np.argsort(label[keep], kind='stable')
-    for s in range(0, n_keep, _BLOCK):
-        r = rows[s:s + _BLOCK]
-        c0, c1 = seg_begin[r].min(), seg_end[r].max()
-        iou = _common.iou_matrix(bbox[keep[r]], pool_box[c0:c1],
-                                 _common.area(bbox[keep[r]]),
-                                 pool_area[c0:c1])
-        ok = pool_label[None, c0:c1] == label[keep[r]][:, None]
-        ok &= order[None, c0:c1] != keep[r][:, None]
+    rows_all = keep[np.argsort(label[keep], kind='stable')]
+    pos_all = np.argsort(label[keep], kind='stable')
+    for r0, r1, c0, c1 in _common.label_blocks(label[rows_all], pool_label):
+        rows, pos = rows_all[r0:r1], pos_all[r0:r1]
+        iou = _common.iou_matrix(bbox[rows], pool_box[c0:c1],
+                                 _common.area(bbox[rows]), pool_area[c0:c1])
+        ok = pool_label[None, c0:c1] == label[rows][:, None]
+        ok &= order[None, c0:c1] != rows[:, None]
         if voter_iou_thresh is not None:
             ok &= iou >= voter_iou_thresh
         iou = np.where(ok, iou, -1.)
         k = min(n_voter, c1 - c0)
         # stable: ties keep rank order (higher score, then lower index)
         top = np.argsort(-iou, axis=1, kind='stable')[:, :k]
-        voter[r, :k] = order[c0 + top]
-        valid[r, :k] = np.take_along_axis(ok, top, axis=1)
+        voter[pos, :k] = order[c0 + top]
+        valid[pos, :k] = np.take_along_axis(ok, top, axis=1)
     return voter, valid

@@ -1,5 +1,3 @@
-import numpy as np
-
 from pfdet.utils.postprocess import _common
 
 
@@ -13,10 +11,11 @@ def non_maximum_suppression(bbox, score, label=None, iou_thresh=0.5,
     with ``strict=True`` (ensemble-boxes, torchvision, OpenCV). Boxes with a
     zero area have IoU 0 with every box, so they are always kept.
 
-    All labels are processed at once: same-label overlapping pairs come from
-    one vectorised sweep, and the greedy pass is solved exactly on those
-    pairs by :func:`pfdet.utils.postprocess._common.greedy_keep` (no loop
-    over boxes).
+    All labels are processed at once, in rounds that each keep the next box
+    of every label (vectorised over the remaining boxes); labels that keep
+    many boxes are finished on their list of overlapping pairs (see
+    :func:`pfdet.utils.postprocess._common.greedy_nms`). There is no loop
+    over boxes.
 
     Differences from ``ensemble_boxes.nms``: boxes are
     ``(y_min, x_min, y_max, x_max)`` in pixels and are not clipped; zero-area
@@ -58,7 +57,5 @@ def non_maximum_suppression(bbox, score, label=None, iou_thresh=0.5,
 def nms_index(bbox, score, label, iou_thresh, strict):
     """Kept indices (in rank order) for validated float64/int64 arrays."""
     order = _common.rank_order(score, label)
-    src, dst, iou = _common.overlapping_pairs(bbox[order], label[order])
-    hit = iou > iou_thresh if strict else iou >= iou_thresh
-    keep = _common.greedy_keep(len(order), src[hit], dst[hit])
+    keep = _common.greedy_nms(bbox[order], label[order], iou_thresh, strict)
     return order[keep]

@@ -79,26 +79,26 @@ def nmw_index(bbox, score, label, iou_thresh, weight=None, score_thresh=0.):
     valid = np.flatnonzero(score >= score_thresh)
     score = score if weight is None else score * weight
     order = valid[_common.rank_order(score[valid], label[valid])]
-    bb, sc = bbox[order], score[order]
-    src, dst, iou = _common.overlapping_pairs(bb, label[order])
-    hit = iou > iou_thresh
-    src, dst, iou = src[hit], dst[hit], iou[hit]
+    bb, sc, lb = bbox[order], score[order], label[order]
+    ar = _common.area(bb)
     n = len(order)
-    is_head = _common.greedy_keep(n, src, dst)
-    # Each other box joins the earlier head with the highest IoU (first
-    # head on ties, as ensemble-boxes scans heads in creation order).
-    cand = is_head[src] & ~is_head[dst]
-    src, dst, iou = src[cand], dst[cand], iou[cand]
-    best = np.lexsort((src, -iou, dst))
-    src, dst, iou = src[best], dst[best], iou[best]
-    first = np.ones(len(dst), bool)
-    first[1:] = dst[1:] != dst[:-1]
-    cluster = np.arange(n)
-    cluster[dst[first]] = src[first]
-    w = sc.copy()  # heads count with IoU 1
-    w[dst[first]] *= iou[first]
+    is_head = _common.greedy_nms(bb, lb, iou_thresh, strict=True)
     heads = np.flatnonzero(is_head)
-    slot = np.searchsorted(heads, cluster)
+    others = np.flatnonzero(~is_head)
+    # Each other box joins the earlier head with the highest IoU (the first
+    # such head on ties, as ensemble-boxes scans heads in creation order).
+    slot = np.empty(n, np.int64)
+    slot[heads] = np.arange(len(heads))
+    w = sc.copy()  # heads count with IoU 1
+    for r0, r1, c0, c1 in _common.label_blocks(lb[others], lb[heads]):
+        rows, cols = others[r0:r1], heads[c0:c1]
+        iou = _common.iou_matrix(bb[rows], bb[cols], ar[rows], ar[cols])
+        ok = (lb[rows][:, None] == lb[cols][None, :]) & (
+            cols[None, :] < rows[:, None]) & (iou > iou_thresh)
+        iou = np.where(ok, iou, -1.)
+        best = np.argmax(iou, axis=1)
+        slot[rows] = c0 + best
+        w[rows] *= iou[np.arange(len(rows)), best]
     den = np.bincount(slot, weights=w, minlength=len(heads))
     fused = np.stack([np.bincount(slot, weights=w * bb[:, k],
                                   minlength=len(heads))

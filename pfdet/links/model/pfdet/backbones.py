@@ -16,6 +16,7 @@ Batch normalization is handled by :func:`set_bn_mode` (``'frozen'``,
 from __future__ import division
 
 import os
+import zipfile
 
 import numpy as np
 
@@ -482,8 +483,10 @@ def load_backbone_npz(base, path, prefix=None):
     a prefix (e.g. ``extractor/base/`` of a saved detector; the prefix is
     found automatically when unique). Layers that the backbone removed
     (:obj:`pool5`, :obj:`fc6`) are not read. Every array the backbone needs
-    must be present with the right shape; only the BN counters :obj:`N`
-    may be missing. Otherwise a :class:`ValueError` names the file and the
+    must be present with the right shape (only the BN counters :obj:`N`
+    may be missing), and the file must not hold arrays of the kept layers
+    that the backbone lacks (e.g. SE-ResNeXt-101 weights loaded into
+    SE-ResNeXt-50). Otherwise a :class:`ValueError` names the file and the
     first offending keys.
 
     Args:
@@ -494,8 +497,7 @@ def load_backbone_npz(base, path, prefix=None):
 
     """
     required = _required_arrays(base)
-    with np.load(path, allow_pickle=False) as npz:
-        shapes = {key: npz[key].shape for key in npz.files}
+    shapes = _npz_shapes(path)
     if prefix is None:
         prefix = _find_prefix(required, shapes, path)
     elif prefix and not prefix.endswith('/'):
@@ -513,7 +515,15 @@ def load_backbone_npz(base, path, prefix=None):
         if shapes[full] != expected:
             mismatch.append('{} {} (expected {})'.format(
                 full, shapes[full], expected))
-    if missing or mismatch:
+    # Arrays of the kept layers that the backbone lacks mean another
+    # architecture (e.g. SE-ResNeXt-101 weights for SE-ResNeXt-50, whose
+    # keys are a subset); removed layers such as fc6 are fine.
+    layers = set(getattr(base, 'layer_names', ()))
+    unexpected = sorted(
+        key for key in shapes if key.startswith(prefix)
+        and key[len(prefix):] not in required
+        and key[len(prefix):].split('/')[0] in layers)
+    if missing or mismatch or unexpected:
         msg = ['{}: not a weight file of this backbone'.format(path)]
         if missing:
             msg.append('{} missing keys, e.g. {}'.format(
@@ -521,9 +531,33 @@ def load_backbone_npz(base, path, prefix=None):
         if mismatch:
             msg.append('{} shape mismatches, e.g. {}'.format(
                 len(mismatch), ', '.join(mismatch[:5])))
+        if unexpected:
+            msg.append('{} arrays of layers it does not have (a deeper or '
+                       'different model?), e.g. {}'.format(
+                           len(unexpected), ', '.join(unexpected[:5])))
         raise ValueError('; '.join(msg))
     # strict=False only tolerates the BN counters checked above.
     chainer.serializers.load_npz(path, base, path=prefix, strict=False)
+
+
+def _npz_shapes(path):
+    # Array shapes from the .npy headers, without reading the data.
+    shapes = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for name in zf.namelist():
+                if not name.endswith('.npy'):
+                    continue
+                with zf.open(name) as f:
+                    version = np.lib.format.read_magic(f)
+                    if version == (1, 0):
+                        header = np.lib.format.read_array_header_1_0(f)
+                    else:
+                        header = np.lib.format.read_array_header_2_0(f)
+                shapes[name[:-len('.npy')]] = header[0]
+    except (zipfile.BadZipfile, ValueError) as e:
+        raise ValueError('{}: not an npz file ({})'.format(path, e))
+    return shapes
 
 
 def _find_prefix(required, shapes, path):

@@ -206,8 +206,8 @@ class RPN(chainer.Chain):
                 roi_l = roi_l[keep]
                 conf_l = conf_l[keep]
 
-                indices = utils.non_maximum_suppression(
-                    roi_l, self._nms_thresh, limit=limit_post)
+                indices = _nms_index(
+                    roi_l, conf_l, self._nms_thresh, limit_post)
                 roi.append(roi_l[indices])
                 conf.append(conf_l[indices])
 
@@ -220,6 +220,19 @@ class RPN(chainer.Chain):
         rois = xp.concatenate(rois, axis=0).astype(np.float32)
         roi_indices = xp.concatenate(roi_indices, axis=0).astype(np.int32)
         return rois, roi_indices
+
+
+def _nms_index(bbox, score, thresh, limit):
+    # class-agnostic NMS (suppress at IoU >= thresh) of boxes sorted by score
+    try:
+        from pfdet.utils import non_maximum_suppression
+    except ImportError:  # pragma: no cover
+        return utils.non_maximum_suppression(bbox, thresh, limit=limit)
+    if len(bbox) == 0:
+        return cuda.get_array_module(bbox).zeros((0,), dtype=np.int32)
+    index = non_maximum_suppression(
+        bbox, score, None, iou_thresh=thresh, return_index=True)[-1]
+    return index[:limit]
 
 
 def _array(x):

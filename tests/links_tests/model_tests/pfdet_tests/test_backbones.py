@@ -137,6 +137,13 @@ def test_missing_file(tmp_path):
         build_backbone('se_resnext_tiny', pretrained_model=path)
 
 
+def test_not_an_npz(tmp_path):
+    path = tmp_path / 'weights.npz'
+    path.write_text('not a zip file')
+    with pytest.raises(ValueError, match='weights.npz: not an npz'):
+        build_backbone('se_resnext_tiny', pretrained_model=str(path))
+
+
 def _randomize(link, seed):
     rng = np.random.RandomState(seed)
     for param in link.params():
@@ -176,6 +183,24 @@ def test_npz_classifier_round_trip(tmp_path):
     _assert_same_arrays(base, classifier, keys)
 
 
+@pytest.mark.slow
+def test_npz_chainercv_resnet50_classifier(tmp_path):
+    # The layout of ChainerCV's ImageNet files: a whole ResNet50 classifier.
+    from chainercv.links import ResNet50
+    classifier = ResNet50(n_class=1000, arch='he')
+    with chainer.using_config('train', False):
+        classifier(np.zeros((1, 3, 32, 32), dtype=np.float32))
+    for bn in _links_of(classifier, L.BatchNormalization):
+        bn.avg_mean[...] = np.arange(bn.avg_mean.size)
+    path = str(tmp_path / 'resnet50_imagenet.npz')
+    chainer.serializers.save_npz(path, classifier, compression=False)
+
+    base = build_backbone('resnet50', pretrained_model=path)
+    keys = sorted(_arrays(base))
+    assert 'conv1/conv/b' in keys
+    _assert_same_arrays(base, classifier, keys)
+
+
 def test_npz_backbone_round_trip_with_prefix(tmp_path):
     src = build_backbone('se_resnext_tiny')
     _randomize(src, 1)
@@ -198,6 +223,15 @@ def test_npz_missing_keys(tmp_path):
     with pytest.raises(ValueError, match='one_block.npz.*missing keys'):
         build_backbone('se_resnext_tiny', pretrained_model=path,
                        n_block=(2, 2, 2, 2))
+
+
+def test_npz_deeper_model(tmp_path):
+    # A deeper model's keys are a superset: refused, not truncated.
+    src = build_backbone('se_resnext_tiny', n_block=(1, 1, 2, 1))
+    path = str(tmp_path / 'deeper.npz')
+    chainer.serializers.save_npz(path, src)
+    with pytest.raises(ValueError, match='deeper.npz.*res4/b1/'):
+        build_backbone('se_resnext_tiny', pretrained_model=path)
 
 
 def test_npz_shape_mismatch(tmp_path):

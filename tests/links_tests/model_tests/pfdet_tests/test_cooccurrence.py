@@ -197,9 +197,9 @@ def _hand_built():
     rows.append(_box('im6', '/m/wheel', *IN))
     rows.append(_box('im9', '/m/person', *P))            # Man = Person box
     rows.append(_box('im9', '/m/man', *P))
+    rows.append(_box('im9', '/m/face', *IN))
     bbox_df = pd.DataFrame(rows)
-    labels = [('im1', '/m/arm', 1), ('im3', '/m/dog', 0), ('im5', '/m/face', 1),
-              ('im9', '/m/face', 0)]
+    labels = [('im1', '/m/arm', 1), ('im3', '/m/dog', 0), ('im5', '/m/face', 1)]
     labels += [('im%d' % i, '/m/ball', 1) for i in (1, 2, 3, 4, 5)]
     label_df = pd.DataFrame(labels,
                             columns=['ImageID', 'LabelName', 'Confidence'])
@@ -229,9 +229,14 @@ def test_mining_recovers_planted_pairs():
     # Man as a subject: 2 images, Face verified in both
     assert r.loc[('/m/man', '/m/face'), 'ann'] == 1.0
     assert ('/m/person', '/m/dog') not in r.index
+    # presence: every person box of im5 and im9 (Man, Person, Man) has a face
+    assert r.loc[('/m/person', '/m/face'), 'n_verified_subject_box'] == 3
+    assert r.loc[('/m/person', '/m/face'), 'presence'] == 1.0
     assert list(report.columns) == [
         'Subject', 'Part', 'n_part_box', 'n_contained', 'contain',
-        'n_subject_image', 'n_verified', 'ann', 'part_edge', 'selected']
+        'n_subject_image', 'n_verified', 'ann', 'n_verified_subject_box',
+        'n_filled_subject_box', 'presence', 'part_edge', 'redundant',
+        'selected']
 
 
 def test_mining_thresholds_and_without_hierarchy():
@@ -288,3 +293,43 @@ def test_mining_empty_input():
     pairs, report = mine_cooccurrence_pairs(bbox_df.iloc[:0], label_df.iloc[:0],
                                             CLASSES)
     assert pairs == [] and len(report) == 0
+
+
+@pytest.mark.parametrize('seed', [0, 1])
+def test_mining_synthetic_dataset_planted_pairs_not_decoy(tmp_path, seed):
+    synthetic = pytest.importorskip('pfdet.datasets.synthetic')
+    from pfdet.datasets import oid_io
+    # metadata only (no image is drawn): planted pairs, decoy, hierarchy
+    meta_dir = str(tmp_path / 'meta')
+    meta = synthetic.generate(meta_dir, n_train=0, n_val=0, seed=seed)
+    planted = sorted((p['subject'], p['part'])
+                     for p in meta['planted_pairs'])
+    decoy = meta['decoy']['mid']
+    # annotations of 600 training scenes, through the Open Images readers
+    hidden, labels = synthetic.scenes_to_frames(
+        synthetic.sample_scenes(600, 'train', seed=seed))
+    oid_io.write_bbox_csv(str(tmp_path / 'bbox.csv'),
+                          hidden[hidden['Annotated'] == 1])
+    oid_io.write_image_labels_csv(str(tmp_path / 'labels.csv'), labels)
+    bbox_df = oid_io.read_bbox_csv(str(tmp_path / 'bbox.csv'))
+    label_df = oid_io.read_image_labels_csv(str(tmp_path / 'labels.csv'))
+    class_mids, _ = oid_io.read_class_descriptions(
+        str(tmp_path / 'meta' / 'class-descriptions.csv'))
+    hierarchy = ClassHierarchy.from_json(
+        str(tmp_path / 'meta' / 'hierarchy.json'))
+
+    pairs, report = mine_cooccurrence_pairs(bbox_df, label_df, class_mids,
+                                            hierarchy)
+    assert pairs == planted
+    assert decoy not in {p for _, p in pairs}
+    # the decoy lies inside people and is rarely verified: only the presence
+    # criterion rejects it
+    r = report.set_index(['Subject', 'Part'])
+    person = meta['decoy']['drawn_inside'][0]
+    row = r.loc[(person, decoy)]
+    assert row['contain'] >= 0.8 and row['ann'] <= 0.5
+    assert row['presence'] < 0.75 and not row['selected']
+    # Part edges agree
+    pairs_r, _ = mine_cooccurrence_pairs(bbox_df, label_df, class_mids,
+                                         hierarchy, use_part_edges='restrict')
+    assert pairs_r == planted

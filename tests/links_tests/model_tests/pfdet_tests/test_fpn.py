@@ -223,3 +223,31 @@ def test_resnet50_extractor():
         hs = ext(np.zeros((1, 3, 64, 96), dtype=np.float32))
     assert [h.shape for h in hs] == [
         (1, 256, 64 // s, 96 // s) for s in (4, 8, 16, 32)] + [(1, 256, 1, 2)]
+
+
+@pytest.mark.mpi
+def test_build_multi_node_extractor():
+    import chainermn
+    from chainermn.links import MultiNodeBatchNormalization
+    comm = chainermn.create_communicator('naive')
+    if comm.size != 2:
+        pytest.skip('run under mpiexec -n 2')
+    ext = build_fpn_extractor('se_resnext_tiny', psp=True, extra_block=True,
+                              bn='multi_node', comm=comm)
+    comm.bcast_data(ext)
+    assert isinstance(ext.base.conv1.bn, FrozenBatchNormalization)
+    assert isinstance(ext.base.res2.a.conv1.bn, MultiNodeBatchNormalization)
+    assert isinstance(ext.psp.convs[0].bn, MultiNodeBatchNormalization)
+    assert not _links_of(ext, L.BatchNormalization)
+
+    x = np.random.RandomState(20 + comm.rank).uniform(
+        -100, 100, (1, 3, 64, 64)).astype(np.float32)
+    with chainer.using_config('train', True):
+        hs = ext(x)
+    assert [h.shape[2] for h in hs] == [16, 8, 4, 2, 1]
+    # The 1-bin PSP branch sees one 1x1 cell per rank: its statistics are
+    # those of the two ranks together, identical on both.
+    stats = ext.psp.convs[0].bn.avg_var
+    gathered = comm.mpi_comm.allgather(stats)
+    np.testing.assert_allclose(gathered[0], gathered[1], rtol=1e-6)
+    assert not np.allclose(stats, 1)
