@@ -238,7 +238,8 @@ def main(argv=None):
 
     start = time.time()
     try:
-        trainer.run()
+        # Unexpected errors are printed (with the rank) by install_abort_on_error's hook.
+        trainer.run(show_loop_exception_msg=False)
     except NonFiniteLossError as e:
         _fail(rank, e, 1)
 

@@ -1,4 +1,4 @@
-"""A seeded generator of Open-Images-like detection data (the embedded dataset).
+"""A seeded generator of Open-Images-like data (the embedded dataset).
 
 The generator draws simple but distinct objects (people with faces, hands and
 heads, cars and trucks with wheels, bicycles with bicycle wheels, 36 "free"
@@ -8,7 +8,7 @@ formats, so the loader that reads Open Images reads this data unchanged:
 .. code-block:: text
 
     DIR/class-descriptions.csv          MID,Name (no header), every class
-    DIR/hierarchy.json                  Open Images hierarchy JSON (root /m/0bl9f)
+    DIR/hierarchy.json                  hierarchy JSON (root /m/0bl9f)
     DIR/label_map.pbtxt                 ids 1..C in class-descriptions order
     DIR/{split}/<ImageID>.jpg           images (JPEG, quality 95)
     DIR/{split}-annotations-bbox.csv    2018 13-column format, not expanded
@@ -22,7 +22,8 @@ face/hand/head, Wheel, Bicycle wheel) are always drawn inside their subjects
 but are annotated (boxes and a positive image-level label) only in a fraction
 ``q`` of the images; elsewhere they are present but unverified. A **decoy**
 (Tie, often inside a Person) is always annotated and verified (present or
-absent) in every image with a person, so pair mining must reject it. Further: verified negatives (classes really absent), group-of boxes around
+absent) in every image with a person, so pair mining must reject it.
+Further: verified negatives (classes really absent), group-of boxes around
 clusters, and a Zipf long tail down to classes in about ten of 2,000 images.
 
 Everything is a function of ``(seed, split, image index)``: scene sampling and
@@ -157,7 +158,7 @@ _FREE_CLASSES = (
      (190, 190, 200), (20, 20, 20), 'outline', False, None),
 )
 
-_KEYS = tuple(c[0] for c in _FIXED_CLASSES) + tuple(c[0] for c in _FREE_CLASSES)
+_KEYS = tuple(c[0] for c in _FIXED_CLASSES + _FREE_CLASSES)
 _INDEX = {k: i for i, k in enumerate(_KEYS)}
 _ROLES = tuple(c[3] for c in _FIXED_CLASSES) + ('free',) * len(_FREE_CLASSES)
 
@@ -436,7 +437,8 @@ _SHAPES = {
             (1, _poly((0.84, 0.28), (0.94, 0.0), (0.97, 0.35))),
             (1, _rect(0.15, 0.72, 0.24, 1)), (1, _rect(0.58, 0.72, 0.67, 1)),
             (1, _poly((0, 0.25), (0.06, 0.25), (0.12, 0.6), (0.05, 0.6)))],
-    'bottle': [(1, _rect(0.15, 0.35, 0.85, 1)), (1, _rect(0.35, 0, 0.65, 0.4))],
+    'bottle': [(1, _rect(0.15, 0.35, 0.85, 1)),
+               (1, _rect(0.35, 0, 0.65, 0.4))],
     'chair': [(1, _rect(0, 0, 0.2, 0.62)), (1, _rect(0, 0.5, 1, 0.62)),
               (1, _rect(0, 0.6, 0.12, 1)), (1, _rect(0.88, 0.6, 1, 1))],
     'balloon': [(1, _ellipse(0.5, 0.42, 0.5, 0.42)),
@@ -453,7 +455,8 @@ _SHAPES = {
             (1, _ellipse(0.84, 0.4, 0.16, 0.22)),
             (-1, _ellipse(0.88, 0.4, 0.07, 0.11))],
     'lamp': [(1, _poly((0.25, 0), (0.75, 0), (1, 0.45), (0, 0.45))),
-             (1, _rect(0.45, 0.45, 0.55, 0.92)), (1, _rect(0.25, 0.9, 0.75, 1))],
+             (1, _rect(0.45, 0.45, 0.55, 0.92)),
+             (1, _rect(0.25, 0.9, 0.75, 1))],
     'guitar': [(1, _ellipse(0.5, 0.74, 0.5, 0.26)),
                (1, _ellipse(0.5, 0.45, 0.36, 0.18)),
                (1, _rect(0.42, 0, 0.58, 0.45))],
@@ -472,7 +475,8 @@ _SHAPES = {
     'bear': [(1, _ellipse(0.5, 0.56, 0.44, 0.44)),
              (1, _ellipse(0.17, 0.17, 0.17, 0.17)),
              (1, _ellipse(0.83, 0.17, 0.17, 0.17))],
-    'pot': [(1, _rect(0.1, 0.32, 0.9, 1)), (1, _ellipse(0.5, 0.32, 0.45, 0.12)),
+    'pot': [(1, _rect(0.1, 0.32, 0.9, 1)),
+            (1, _ellipse(0.5, 0.32, 0.45, 0.12)),
             (1, _rect(0.44, 0, 0.56, 0.22)), (1, _rect(0, 0.42, 0.12, 0.52)),
             (1, _rect(0.88, 0.42, 1, 0.52))],
     # shapes of the people / vehicles
@@ -1085,10 +1089,9 @@ def _draw(img, prim, rng, jitter):
     for pts, t in lines:
         q = np.round((pts - off) * 16).astype(np.int32)
         cv2.polylines(mask, [q], False, 255, int(t), cv2.LINE_AA, 4)
-    c1 = np.clip(np.asarray(c1, np.float32) + rng.uniform(-jitter, jitter, 3),
-                 0, 255)
-    c2 = np.clip(np.asarray(c2, np.float32) + rng.uniform(-jitter, jitter, 3),
-                 0, 255)
+    j = rng.uniform(-jitter, jitter, 6)
+    c1 = np.minimum(np.maximum(np.add(c1, j[:3], dtype=np.float32), 0), 255)
+    c2 = np.minimum(np.maximum(np.add(c2, j[3:], dtype=np.float32), 0), 255)
     colour = _texture(tex, hc, wc, cy0, cx0, tbox, c1, c2)
     alpha = mask.astype(np.float32) * (1. / 255)
     if tex == 'outline':
@@ -1143,7 +1146,8 @@ def render_scene(scene):
         for prim in prims:
             _draw(img, prim, rng, jitter)
     if scene['noise'] > 0:
-        img += rng.normal(0, scene['noise'], img.shape).astype(np.float32)
+        img += rng.standard_normal(img.shape, dtype=np.float32) * \
+            np.float32(scene['noise'])
     return np.clip(np.round(img), 0, 255).astype(np.uint8)
 
 

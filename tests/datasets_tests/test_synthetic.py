@@ -1,3 +1,4 @@
+import json
 import os
 
 import cv2
@@ -140,6 +141,8 @@ def test_files_parse(data_dir):
 def test_bbox_csv_is_annotated_hidden_truth(data_dir):
     d, _ = data_dir
     hidden = _hidden(d)
+    assert tuple(hidden.columns) == oid_io.BBOX_2018_COLUMNS + \
+        synthetic.HIDDEN_TRUTH_EXTRA_COLUMNS
     bbox = pd.read_csv(os.path.join(d, 'train-annotations-bbox.csv'),
                        dtype={'ImageID': str})
     ann = hidden[hidden['Annotated'] == 1][bbox.columns].reset_index(
@@ -236,10 +239,10 @@ def test_parts_inside_subjects(data_dir):
     inside = hidden[hidden['ParentIndex'] >= 0]
     parents = key.loc[list(zip(inside['ImageID'], inside['ParentIndex']))]
     eps = 1e-9
-    assert (inside['XMin'].to_numpy() >= parents['XMin'].to_numpy() - eps).all()
-    assert (inside['YMin'].to_numpy() >= parents['YMin'].to_numpy() - eps).all()
-    assert (inside['XMax'].to_numpy() <= parents['XMax'].to_numpy() + eps).all()
-    assert (inside['YMax'].to_numpy() <= parents['YMax'].to_numpy() + eps).all()
+    for c in ('XMin', 'YMin'):
+        assert (inside[c].to_numpy() >= parents[c].to_numpy() - eps).all()
+    for c in ('XMax', 'YMax'):
+        assert (inside[c].to_numpy() <= parents[c].to_numpy() + eps).all()
     # the parent is a planted subject of the part (or a Person for a Tie)
     for part, subjects in DRAWN_INSIDE.items():
         sel = (inside['LabelName'] == part).to_numpy()
@@ -325,7 +328,8 @@ def _mining_stats(boxes, labels, subjects, part):
     p = boxes[boxes['LabelName'] == part].reset_index()
     m = p.merge(s, on='ImageID', suffixes=('', '_s'))
     eps = 1e-9
-    inside = ((m['XMin_s'] <= m['XMin'] + eps) & (m['YMin_s'] <= m['YMin'] + eps)
+    inside = ((m['XMin_s'] <= m['XMin'] + eps)
+              & (m['YMin_s'] <= m['YMin'] + eps)
               & (m['XMax_s'] >= m['XMax'] - eps)
               & (m['YMax_s'] >= m['YMax'] - eps))
     contain = inside.groupby(m['index']).any().reindex(
@@ -410,7 +414,6 @@ def test_zipf_long_tail(hidden_2000):
 
 def test_meta(data_dir):
     d, meta = data_dir
-    import json
     with open(os.path.join(d, 'meta.json')) as f:
         written = json.load(f)
     assert written == json.loads(json.dumps(meta))

@@ -82,6 +82,8 @@ def nmw_index(bbox, score, label, iou_thresh, weight=None, score_thresh=0.):
     bb, sc, lb = bbox[order], score[order], label[order]
     ar = _common.area(bb)
     n = len(order)
+    if n == 0:
+        return order, np.zeros((0, 4)), np.zeros(0)
     is_head = _common.greedy_nms(bb, lb, iou_thresh, strict=True)
     heads = np.flatnonzero(is_head)
     others = np.flatnonzero(~is_head)

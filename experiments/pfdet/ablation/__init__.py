@@ -1,0 +1,160 @@
+"""The poster's ablation chain (``pfdet.md`` §2.1), one small delta file per row.
+
+Rows are **cumulative**, as on the poster: row N is row N-1 plus one conceptual change.
+
+======================== ==================================== ========== =======
+file                     poster row                           val mAP    delta
+======================== ==================================== ========== =======
+``00_baseline.py``       Baseline (FPN with SE-ResNeXt-101)   60.0       --
+``01_multiscale.py``     + multi-scale training               60.3       +0.3
+``02_psp_head_bn.py``    + PSP and add BN to head             60.4       +0.1
+``03_cosine.py``         + Cosine Annealing                   63.4       +3.0
+``04_fpn_scale.py``      + Add FPN scale                      64.5       +1.1
+``05_cooccurrence.py``   + Co-occurrence loss                 65.2       +0.7
+``06_16_epochs.py``      + 16 epochs                          65.8       +0.6
+``07_context_head.py``   + Context head                       66.0       +0.2
+``08_senet154_anchors.py`` + SENet-154 and additional anchors 67.5       +1.5
+======================== ==================================== ========== =======
+
+**One delta, two scales.** Every row file defines its change once, as a function
+``delta(base)`` of the *complete* PFDet recipe of a scale, and :func:`make_row` applies it
+to the previous row at both scales::
+
+    ROW = '+ Cosine Annealing'
+    PAPER_MAP = 63.4
+    PAPER_DELTA = 3.0
+    PREVIOUS = '02_psp_head_bn'
+
+    def delta(base):
+        return {'train': {'lr_schedule': 'cosine', 'lr_steps': ()}}
+
+    config, toy_config = make_row(PREVIOUS, delta)
+
+* ``config`` (full scale) is built over ``experiments/pfdet/base.py``: Open Images paths,
+  SE-ResNeXt-101, batch 512, so ``mpiexec -n 512 python examples/train_multi.py --config
+  experiments/pfdet/ablation/03_cosine.py`` trains the row on GPUs;
+* ``toy_config`` (toy scale) is built over ``experiments/pfdet/toy_base.py`` (the embedded
+  dataset, the tiny SE-ResNeXt, 2 CPU ranks) with the CPU budget of :data:`TOY_BUDGET`.
+  ``experiments/run.py`` trains it (it writes the resolved dict to a config file).
+
+Values that differ between scales are *read from the scale's base* inside ``delta``
+(e.g. "+ multi-scale training" sets ``train.scales`` to ``base['train']['scales']``, 640-800
+at full scale and 128-192 at toy scale; "+ 16 epochs" restores ``base['train']['epoch']``).
+The only mapping kept here is :data:`LARGER_BACKBONE` (row 8).
+
+Design choices (the poster is silent; ``pfdet.md`` §2.1, §7):
+
+* the baseline already has the sigmoid loss, multi-node BN and NMW;
+* the baseline trains for :data:`SHORT_SCHEDULE` of the final schedule (8 of 16 epochs;
+  at toy scale half of ``toy_base``'s epochs) with ChainerCV's step schedule (x0.1 at 2/3
+  and 8/9 of the run); single-scale training at the test size;
+* row 7 reproduces ``base.py`` / ``toy_base.py`` exactly (checked by
+  ``tests/experiments_tests/test_configs.py``); row 8 goes beyond it.
+"""
+
+import copy
+import importlib
+import os
+import re
+
+from pfdet.training import deep_update
+
+#: Scale name -> module of the complete PFDet recipe at that scale.
+SCALES = {'full': 'experiments.pfdet.base', 'toy': 'experiments.pfdet.toy_base'}
+
+#: Scale name -> attribute of a row module holding that variant.
+CONFIG_ATTR = {'full': 'config', 'toy': 'toy_config'}
+
+#: Rows 0-5 train for this fraction of the final number of epochs ("+ 16 epochs").
+SHORT_SCHEDULE = 0.5
+
+#: ChainerCV FPN's step schedule (60k and 80k of 90k iterations), the pre-cosine baseline.
+STEP_SCHEDULE = (2 / 3, 8 / 9)
+
+#: "SENet-154": the larger member of the backbone's family at each scale (row 8), as a
+#: ``model`` delta. At toy scale the tiny SE-ResNeXt is made wider (FPN and head widths x1.5
+#: and x2): ``pfdet.links.PFDet`` has no way yet to pass ``n_block`` to the backbone.
+LARGER_BACKBONE = {
+    'se_resnext101': {'backbone': 'senet154'},
+    'se_resnext_tiny': {'backbone': 'se_resnext_tiny', 'fpn_channels': 96,
+                        'head_fc_channels': 512},
+}
+
+#: "Additional anchors" (row 8): three scales per octave, as RetinaNet (``pfdet.md`` §3.9).
+EXTRA_ANCHOR_SCALES = (1, 2 ** (1 / 3), 2 ** (2 / 3))
+
+#: The toy scale of the ablation: ``toy_base.py`` within the CPU budget of one run
+#: (about 3 minutes of training plus evaluation on 2 shared cores). Applied once, to the
+#: base of the toy scale, so every toy row shares it.
+TOY_BUDGET = {}
+
+_ROW_FILE = re.compile(r'^(\d\d)_[a-z0-9_]+\.py$')
+
+
+def scale_base(scale):
+    """The complete PFDet recipe of a scale (a new dict).
+
+    Args:
+        scale (str): ``'full'`` or ``'toy'``.
+
+    Returns:
+        dict: ``base.py``'s config, or ``toy_base.py``'s with :data:`TOY_BUDGET`.
+
+    """
+    if scale not in SCALES:
+        raise ValueError('unknown scale {!r}; choose one of {}'.format(
+            scale, ', '.join(sorted(SCALES))))
+    config = importlib.import_module(SCALES[scale]).config
+    if scale == 'toy':
+        return deep_update(config, TOY_BUDGET)
+    return copy.deepcopy(config)
+
+
+def make_row(previous, delta):
+    """Build both variants of a row: the previous row (or the base) plus ``delta``.
+
+    Args:
+        previous (str or None): File stem of the previous row (``'02_psp_head_bn'``), or
+            :obj:`None` for the first row, which is a delta over the scale's base.
+        delta (callable): ``delta(base) -> dict``, the row's change as a
+            :func:`~pfdet.training.deep_update` delta; ``base`` is the scale's complete
+            recipe (:func:`scale_base`), the source of scale-dependent values.
+
+    Returns:
+        tuple of dicts: ``(config, toy_config)``.
+
+    """
+    out = []
+    for scale in ('full', 'toy'):
+        base = scale_base(scale)
+        prev = base if previous is None else row_config(previous, scale)
+        out.append(deep_update(prev, delta(base)))
+    return tuple(out)
+
+
+def row_names():
+    """Stems of the row files, in chain order (``['00_baseline', ...]``)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return sorted(os.path.splitext(f)[0] for f in os.listdir(here) if _ROW_FILE.match(f))
+
+
+def load_row(name):
+    """The module of a row, by file stem (``'03_cosine'``)."""
+    if name not in row_names():
+        raise ValueError('unknown ablation row {!r}; rows: {}'.format(
+            name, ', '.join(row_names())))
+    return importlib.import_module('{}.{}'.format(__name__, name))
+
+
+def row_config(name, scale):
+    """A deep copy of one variant of a row.
+
+    Args:
+        name (str): File stem of the row.
+        scale (str): ``'full'`` or ``'toy'``.
+
+    """
+    if scale not in CONFIG_ATTR:
+        raise ValueError('unknown scale {!r}; choose one of {}'.format(
+            scale, ', '.join(sorted(CONFIG_ATTR))))
+    return copy.deepcopy(getattr(load_row(name), CONFIG_ATTR[scale]))
