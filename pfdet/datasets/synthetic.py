@@ -658,7 +658,7 @@ def _layout_person(kind, box, face, hand_l, hand_r, tie):
 def _layout_car(box):
     y0, x0, y1, x1 = box
     w, h = x1 - x0, y1 - y0
-    d = 0.42 * h
+    d = 0.44 * h
     body = (190, 30, 40)
     prims = [
         _shape_prim('cabin', (y0, x0 + 0.16 * w, y0 + 0.42 * h, x0 + 0.8 * w),

@@ -437,8 +437,8 @@ def test_objects_not_tiny(data_dir):
     single = hidden[hidden['GroupIndex'] < 0]
     w = (single['XMax'] - single['XMin']) * single['ImageWidth']
     h = (single['YMax'] - single['YMin']) * single['ImageHeight']
-    assert np.minimum(w, h).min() >= 7.5
-    assert np.maximum(w, h).min() >= 11.5
+    assert np.minimum(w, h).min() >= 8.5   # Ties are narrow
+    assert np.maximum(w, h).min() >= 12
 
 
 def test_render_draws_inside_boxes():

@@ -179,8 +179,8 @@ def test_greedy_nms_rounds_and_pair_solver_agree(seed, strict):
     # A crowded single class: many kept boxes, long keep/suppress chains.
     rng = np.random.RandomState(seed)
     n = 600
-    y = rng.uniform(0, 300, n)
-    x = np.sort(rng.uniform(0, 3000, n))
+    y = rng.uniform(0, 40, n)
+    x = np.sort(rng.uniform(0, 1500, n))
     bbox = np.stack((y, x, y + rng.uniform(20, 60, n),
                      x + rng.uniform(20, 60, n)), axis=1)
     score = rng.rand(n)
@@ -197,4 +197,5 @@ def test_greedy_nms_rounds_and_pair_solver_agree(seed, strict):
         np.testing.assert_array_equal(expected[order], results[0])
     for r in results[1:]:
         np.testing.assert_array_equal(r, results[0])
-    assert results[0].sum() > 100
+    assert results[0].sum() > 50
+    assert (~results[0]).sum() > 50

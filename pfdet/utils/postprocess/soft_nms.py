@@ -75,30 +75,43 @@ def soft_nms_index(bbox, score, label, method, iou_thresh, sigma,
                    score_thresh):
     """Kept indices and decayed scores, sorted by (label, pick order)."""
     order = _common.rank_order(score, label)
-    order = order[score[order] >= score_thresh]
-    bb, sc, lb, idx = bbox[order], score[order].copy(), label[order], order
-    ar = _common.area(bb)
+    idx = order[score[order] >= score_thresh]
+    sc, lb = score[idx], label[idx]
+    y0, x0, y1, x1 = (bbox[idx, k] for k in range(4))
+    ar = (y1 - y0) * (x1 - x0)
     picked, picked_score, picked_round = [], [], []
     rnd = 0
     while len(sc):
-        head = np.r_[True, lb[1:] != lb[:-1]]
+        head = np.empty(len(sc), bool)
+        head[0] = True
+        np.not_equal(lb[1:], lb[:-1], out=head[1:])
         seg = np.cumsum(head) - 1
         top = np.maximum.reduceat(sc, np.flatnonzero(head))
         cand = np.flatnonzero(sc == top[seg])
         # first (lowest rank) maximum of each label
-        pick = cand[np.r_[True, seg[cand][1:] != seg[cand][:-1]]]
+        first = np.empty(len(cand), bool)
+        first[0] = True
+        np.not_equal(seg[cand[1:]], seg[cand[:-1]], out=first[1:])
+        pick = cand[first]
         picked.append(idx[pick])
         picked_score.append(sc[pick])
         picked_round.append(np.full(len(pick), rnd))
         rnd += 1
-        iou = _common.pair_iou(bb, bb[pick][seg], ar, ar[pick][seg])
+        p = pick[seg]
+        h = np.minimum(y1, y1[p]) - np.maximum(y0, y0[p])
+        w = np.minimum(x1, x1[p]) - np.maximum(x0, x0[p])
+        inter = np.maximum(h, 0.) * np.maximum(w, 0.)
+        union = ar + ar[p] - inter
+        iou = np.divide(inter, union, out=np.zeros_like(inter),
+                        where=union > 0)
         if method == 'gaussian':
             sc = sc * np.exp(-(iou * iou) / sigma)
         else:
             sc = sc * np.where(iou > iou_thresh, 1. - iou, 1.)
         live = sc >= score_thresh
         live[pick] = False
-        bb, sc, lb, idx, ar = bb[live], sc[live], lb[live], idx[live], ar[live]
+        idx, sc, lb, ar = idx[live], sc[live], lb[live], ar[live]
+        y0, x0, y1, x1 = y0[live], x0[live], y1[live], x1[live]
     if not picked:
         return np.zeros(0, np.int64), np.zeros(0)
     index = np.concatenate(picked)
