@@ -53,6 +53,13 @@ warnings.filterwarnings('ignore', message=r'.* is experimental\.', category=Futu
 _IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.JPG', '.JPEG', '.PNG')
 
 
+def _env_rank():
+    for key in ('OMPI_COMM_WORLD_RANK', 'PMI_RANK', 'PMIX_RANK'):
+        if key in os.environ:
+            return int(os.environ[key])
+    return 0
+
+
 class ImageDirDataset(chainer.dataset.DatasetMixin):
     """The images of a directory (sorted by name), for predictions without annotations."""
 
@@ -110,7 +117,8 @@ def main(argv=None):
     try:
         config = load_config(args.config)
     except ConfigError as e:
-        sys.stderr.write('error: {}\n'.format(e))
+        if _env_rank() == 0:
+            sys.stderr.write('error: {}\n'.format(e))
         sys.exit(2)
 
     import chainermn

@@ -61,10 +61,11 @@ class _Source(object):
     without skipping rows it is turned into the 1-based physical line.
     """
 
-    def __init__(self, name, path=None, exact_lines=True):
+    def __init__(self, name, path=None, exact_lines=True, row_word='row'):
         self.name = name
         self.path = path
         self.exact_lines = exact_lines
+        self.row_word = row_word
 
     def _line(self, row):
         from pfdet.evaluations.oid_challenge import _physical_line
@@ -72,7 +73,7 @@ class _Source(object):
 
     def where(self, row):
         if self.path is None:
-            return '{}, row {}'.format(self.name, row)
+            return '{}, {} {}'.format(self.name, self.row_word, row)
         if not self.exact_lines:
             return '{}, data row {} (after skipping invalid rows)'.format(
                 self.path, row)
@@ -108,6 +109,16 @@ def _load_detections(src, index, skip_invalid):
         df.attrs['skipped'] = 0
         return df, source
     path = str(src)
+    try:
+        header = pd.read_csv(path, nrows=0).columns
+    except (pd.errors.EmptyDataError, pd.errors.ParserError):
+        header = ()
+    if 'PredictionString' in header:
+        # a Kaggle submission: rows are prediction tuples, not lines
+        df = oid_io.read_submission(path)
+        df.attrs = {'skipped': 0}
+        return df, _Source('{} (submission)'.format(path),
+                           row_word='prediction')
     df = oid_io.read_predictions_csv(path, skip_invalid=skip_invalid)
     return df, _Source(path, path, df.attrs.get('skipped', 0) == 0)
 
@@ -466,8 +477,9 @@ def ensemble_detections(detections, per_class_ap=None, model_weights=None,
     Args:
         detections (list): M prediction tables, each a path to a CSV
             (``ImageID,LabelName,Score,XMin,XMax,YMin,YMax``, normalized
-            coordinates) or a :class:`pandas.DataFrame` with those columns.
-            A table may be empty.
+            coordinates; a Kaggle submission ``ImageId,PredictionString``
+            is recognised by its header) or a :class:`pandas.DataFrame`
+            with those columns. A table may be empty.
         per_class_ap (list): :obj:`None`, or M per-class AP tables (paths to
             ``per_class_ap.csv``, DataFrames with ``LabelName, AP``, or
             dicts / Series MID -> AP). Every class a model detects needs a
@@ -702,9 +714,11 @@ def evaluate_detections(detections, gt_boxes, gt_labels, class_list,
             from pfdet.datasets import ClassHierarchy
             if not isinstance(hierarchy, ClassHierarchy):
                 hierarchy = ClassHierarchy.from_json(hierarchy)
-            boxes = hierarchy.expand_boxes(oid_io.read_bbox_csv(gt_boxes))
+            boxes = hierarchy.expand_boxes(oid_io.read_bbox_csv(
+                gt_boxes, allow_duplicates=True))
             labels = hierarchy.expand_image_labels(
-                oid_io.read_image_labels_csv(gt_labels))
+                oid_io.read_image_labels_csv(gt_labels,
+                                             allow_duplicates=True))
             gt_boxes = os.path.join(tmp, 'boxes-expanded.csv')
             gt_labels = os.path.join(tmp, 'labels-expanded.csv')
             oid_io.write_bbox_csv(gt_boxes, boxes, fmt='2019')

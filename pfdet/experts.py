@@ -355,8 +355,7 @@ def config_module_name(config_path, repo_root):
     return rel[:-3].replace(os.sep, '.')
 
 
-def expert_config_source(base_module, train, val, class_list, hierarchy,
-                         doc=''):
+def expert_config_source(base, train, val, class_list, hierarchy, doc=''):
     """Python source of an expert's config delta for ``train_multi.py``.
 
     Only the data keys change: the train split becomes the expert subset,
@@ -364,8 +363,10 @@ def expert_config_source(base_module, train, val, class_list, hierarchy,
     classes by the class list), everything else is the base config's.
 
     Args:
-        base_module (str): Dotted module of the base config, e.g.
-            ``'experiments.pfdet.toy_base'``.
+        base (str): The base config: a dotted module of the repository
+            (``'experiments.pfdet.toy_base'``, imported as the shipped
+            deltas do), or the path of a config file elsewhere (loaded with
+            :func:`pfdet.training.load_config`).
         train (dict): ``bbox_csv``, ``image_dir``, ``image_labels_csv``.
         val (dict): The same for validation.
         class_list (str): The expert's class list.
@@ -379,10 +380,20 @@ def expert_config_source(base_module, train, val, class_list, hierarchy,
     def split(d):
         return 'dict(bbox_csv={!r}, image_dir={!r}, image_labels_csv={!r})'\
             .format(d['bbox_csv'], d['image_dir'], d.get('image_labels_csv'))
+    doc = doc.replace('\\', '\\\\').replace('"', '\\"')
+    if not doc.endswith('\n'):
+        doc += '\n'
+    if base.endswith('.py'):
+        head = ('from pfdet.training import deep_update\n'
+                'from pfdet.training import load_config\n\n'
+                '_base = load_config({!r}, validate=False)\n'.format(
+                    os.path.abspath(base)))
+    else:
+        head = ('from {} import config as _base\n'
+                'from pfdet.training import deep_update\n'.format(base))
     return (
         '"""{doc}"""\n\n'
-        'from {base} import config as _base\n'
-        'from pfdet.training import deep_update\n\n'
+        '{head}\n'
         'config = deep_update(_base, dict(\n'
         '    dataset=dict(\n'
         '        root=None,\n'
@@ -391,6 +402,5 @@ def expert_config_source(base_module, train, val, class_list, hierarchy,
         '        class_list={cl!r},\n'
         '        hierarchy={h!r},\n'
         '    ),\n'
-        '))\n').format(doc=doc.replace('"""', "'''"), base=base_module,
-                       train=split(train), val=split(val), cl=class_list,
-                       h=hierarchy)
+        '))\n').format(doc=doc, head=head, train=split(train),
+                       val=split(val), cl=class_list, h=hierarchy)

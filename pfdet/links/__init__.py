@@ -16,6 +16,7 @@ from pfdet.links.model.pfdet import freeze_layers  # NOQA
 from pfdet.links.model.pfdet import FrozenBatchNormalization  # NOQA
 from pfdet.links.model.pfdet import load_backbone_npz  # NOQA
 from pfdet.links.model.pfdet import make_head_targets  # NOQA
+from pfdet.links.model.pfdet import matched_label_mask  # NOQA
 from pfdet.links.model.pfdet import mine_cooccurrence_pairs  # NOQA
 from pfdet.links.model.pfdet import PFDet  # NOQA
 from pfdet.links.model.pfdet import PFDetBboxHead  # NOQA

@@ -375,12 +375,12 @@ def load_config(path, validate=True):
     except SyntaxError as e:
         raise ConfigError('{}:{}: syntax error in config: {}'.format(
             path, e.lineno, e.msg)) from None
-    except ConfigError as e:
-        raise ConfigError('{}: {}'.format(path, e)) from None
     except Exception as e:
         tb = traceback.extract_tb(e.__traceback__)
         frames = [f for f in tb if os.path.abspath(f.filename) == os.path.abspath(path)]
         line = ':{}'.format(frames[-1].lineno) if frames else ''
+        if isinstance(e, ConfigError):  # e.g. a typo caught by deep_update
+            raise ConfigError('{}{}: {}'.format(path, line, e)) from None
         raise ConfigError('{}{}: error while loading config: {}: {}'.format(
             path, line, type(e).__name__, e)) from e
     if not isinstance(getattr(module, 'config', None), dict):

@@ -4,13 +4,16 @@ Every function of :mod:`pfdet.utils.postprocess` works on one image:
 
 * boxes are sorted by ``(label, -score, index)`` ("rank order"); ties in score
   are broken by the lower input index;
-* pairs of same-class boxes that overlap are found at once for all classes
-  with a sweep along x (classes are kept apart by putting each class on its
-  own stretch of the sort key, so boxes of different classes are never
-  paired), and their IoUs are computed vectorised;
-* exact greedy suppression is solved on the list of suppressing pairs by a
-  vectorised fixed-point iteration instead of a per-box loop (see
-  :func:`greedy_keep`).
+* sequential rules (greedy NMS, Soft-NMS) run in rounds that advance every
+  class at once, each round a few vectorised passes over the remaining boxes
+  (:func:`greedy_nms`); there is no loop over boxes;
+* classes that keep many boxes are finished on the list of overlapping
+  same-class pairs, found for all classes at once by a sweep along x (each
+  class has its own stretch of the sort key, so boxes of different classes
+  are never paired), with a vectorised fixed-point solver
+  (:func:`greedy_keep`);
+* dense IoU blocks (:func:`label_blocks`) serve the per-box searches of
+  NMW (best head) and box voting (top-k voters).
 
 Inputs may be numpy or cupy arrays; the work is done with numpy on the host
 (a few thousand boxes per image) and results are returned in the input's
@@ -52,9 +55,11 @@ class _Context(object):
 
 
 def to_host(a):
-    """numpy view of a numpy or cupy array."""
-    return cuda.to_cpu(a) if not isinstance(a, np.ndarray) and \
-        chainer.backend.get_array_module(a) is not np else np.asarray(a)
+    """numpy array of a numpy or cupy array (or array-like)."""
+    if not isinstance(a, np.ndarray) and \
+            chainer.backend.get_array_module(a) is not np:
+        return cuda.to_cpu(a)
+    return np.asarray(a)
 
 
 def _float_dtype(dtype):
@@ -72,12 +77,8 @@ def prepare(func_name, bbox, score, label):
     """
     xp = chainer.backend.get_array_module(bbox)
     has_label = label is not None
-
-    def host(a):
-        return cuda.to_cpu(a) if xp is not np else np.asarray(a)
-
-    bbox = host(bbox)
-    score = host(score)
+    bbox = to_host(bbox)
+    score = to_host(score)
     if bbox.ndim != 2 or bbox.shape[1] != 4:
         raise ValueError('{}: bbox must have shape (R, 4), got {}'.format(
             func_name, bbox.shape))
@@ -85,7 +86,7 @@ def prepare(func_name, bbox, score, label):
         raise ValueError('{}: score must have shape (R,) = ({},), got {}'
                          .format(func_name, len(bbox), score.shape))
     if has_label:
-        label = host(label)
+        label = to_host(label)
         if label.ndim != 1 or len(label) != len(bbox):
             raise ValueError('{}: label must have shape (R,) = ({},), got {}'
                              .format(func_name, len(bbox), label.shape))
@@ -171,11 +172,16 @@ def iou_matrix(bbox_a, bbox_b, area_a, area_b):
 def overlapping_pairs(bbox, label, min_iou=0.):
     """Pairs of same-label boxes that overlap (a superset of IoU >= min_iou).
 
-    A sweep along x: boxes are sorted by ``(label, x_min)`` on one float key
-    in which each label has its own stretch, so that a box's sweep never
-    reaches another label. Since ``IoU <= w_inter / w`` for both boxes,
-    IoU >= ``min_iou`` needs ``x_min_j <= x_max_i - min_iou * w_i``, which
-    shortens the sweep.
+    A sweep along x: boxes are sorted by ``(group, x_min)`` on one float key
+    in which each group has its own stretch, so that a box's sweep never
+    reaches another group. Groups are labels, and for ``min_iou = t > 0``
+    also size bands: IoU >= t needs ``t * w_i <= w_j <= w_i / t`` (since
+    ``IoU <= w_inter / max(w_i, w_j)``), and the same for heights, so with
+    bands of a factor ``1 / t`` a matching pair lies in the same or in
+    neighbouring bands on each axis. Each box is entered in the groups of
+    its bands and of the bands below, and each pair is counted only in the
+    group of its lower bands. The same bound gives
+    ``x_min_j <= x_max_i - t * w_i``, which shortens the sweep.
 
     Args:
         bbox (numpy.ndarray): (R, 4) float64, in rank order.
@@ -185,28 +191,49 @@ def overlapping_pairs(bbox, label, min_iou=0.):
     Returns:
         tuple of numpy.ndarray: ``src``, ``dst`` (P,) int64 positions with
         ``src < dst`` (``src`` ranks first), and their ``iou`` (P,) float64.
-        Every pair with IoU > 0 and IoU >= ``min_iou`` is included; other
-        pairs may be.
+        Every pair with IoU > 0 and IoU >= ``min_iou`` is included once;
+        other pairs may be.
 
     """
-    n = len(bbox)
     empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
-    if n < 2:
-        return empty
-    x0 = bbox[:, 1] - bbox[:, 1].min()
     width = bbox[:, 3] - bbox[:, 1]
-    stretch = (x0 + width).max() + 1.
-    _, label_rank = np.unique(label, return_inverse=True)
-    key = x0 + label_rank * stretch
+    height = bbox[:, 2] - bbox[:, 0]
+    box = np.flatnonzero((width > 0) & (height > 0))  # others have IoU 0
+    if len(box) < 2:
+        return empty
+    _, group = np.unique(label[box], return_inverse=True)
+    band = None
+    if min_iou > 0:
+        # bands of width and height; a box is entered in 4 groups: its own
+        # band and the one below, on each axis
+        log_t = np.log(1. / min(min_iou, 0.999))
+        band = np.stack([np.floor(np.log(side[box]) / log_t).astype(np.int64)
+                         for side in (width, height)], axis=1)
+        band -= band.min(axis=0) - 1
+        n_band = band.max(axis=0) + 1
+        shift = np.array([[0, 0], [1, 0], [0, 1], [1, 1]])
+        box = np.tile(box, 4)
+        group = np.tile(group, 4)
+        band = np.tile(band, (4, 1))
+        group_band = band - np.repeat(shift, len(band) // 4, axis=0)
+        group = (group * n_band[0] + group_band[:, 0]) * n_band[1] \
+            + group_band[:, 1]
+    x0 = bbox[box, 1] - bbox[box, 1].min()
+    stretch = (x0 + width[box]).max() + 1.
+    key = x0 + group * stretch
     xorder = np.argsort(key, kind='stable')
     key = key[xorder]
+    box = box[xorder]
+    if band is not None:
+        band, group_band = band[xorder], group_band[xorder]
+    n = len(box)
     # the margin only adds candidates (checked exactly below)
-    bound = key + (1. - min_iou) * width[xorder] + 1e-9 * stretch
+    bound = key + (1. - min_iou) * width[box] + 1e-9 * stretch
     end = np.searchsorted(key, bound, side='right')
     count = np.maximum(end - np.arange(n) - 1, 0)
     total = np.cumsum(count)
     y_min, x_min, y_max, x_max = (
-        np.ascontiguousarray(bbox[xorder, k]) for k in range(4))
+        np.ascontiguousarray(bbox[box, k]) for k in range(4))
     areas = (y_max - y_min) * (x_max - x_min)
     srcs, dsts, ious = [], [], []
     first = 0
@@ -220,6 +247,11 @@ def overlapping_pairs(bbox, label, min_iou=0.):
             i = np.repeat(np.arange(first, last), c)
             j = np.arange(m) + np.repeat(
                 np.arange(first, last) + 1 - (np.cumsum(c) - c), c)
+            if band is not None:
+                # count each pair once: in the group of its lower bands
+                hit = (np.minimum(band[i], band[j]) == group_band[i]).all(
+                    axis=1)
+                i, j = i[hit], j[hit]
             h = np.minimum(y_max[i], y_max[j]) - np.maximum(y_min[i],
                                                             y_min[j])
             hit = h > 0
@@ -230,7 +262,7 @@ def overlapping_pairs(bbox, label, min_iou=0.):
             inter = h[hit] * w[hit]
             iou = inter / (areas[i] + areas[j] - inter)
             hit = iou >= min_iou
-            a, b = xorder[i[hit]], xorder[j[hit]]
+            a, b = box[i[hit]], box[j[hit]]
             srcs.append(np.minimum(a, b))
             dsts.append(np.maximum(a, b))
             ious.append(iou[hit])
@@ -280,7 +312,7 @@ def greedy_keep(n, src, dst):
     return status == 1
 
 
-def greedy_nms(bbox, label, iou_thresh, strict, max_rounds=16):
+def greedy_nms(bbox, label, iou_thresh, strict, max_rounds=32):
     """Exact class-wise greedy NMS of boxes in rank order.
 
     Runs in rounds over all labels at once: each round keeps the first
@@ -305,29 +337,40 @@ def greedy_nms(bbox, label, iou_thresh, strict, max_rounds=16):
     """
     n = len(bbox)
     keep = np.zeros(n, bool)
-    areas = area(bbox)
     pos = np.arange(n)
+    lb = label
+    y0, x0, y1, x1 = (np.ascontiguousarray(bbox[:, k]) for k in range(4))
+    ar = (y1 - y0) * (x1 - x0)
     for _ in range(max_rounds):
         if len(pos) == 0:
             return keep
-        lb = label[pos]
-        head = np.ones(len(pos), bool)
-        head[1:] = lb[1:] != lb[:-1]
-        pick = pos[head]
-        keep[pick] = True
-        seg = np.cumsum(head) - 1
-        top = pick[seg]
-        iou = pair_iou(bbox[pos], bbox[top], areas[pos], areas[top])
-        hit = iou > iou_thresh if strict else iou >= iou_thresh
-        pos = pos[~(hit | head)]
+        head = np.empty(len(pos), bool)
+        head[0] = True
+        np.not_equal(lb[1:], lb[:-1], out=head[1:])
+        start = np.flatnonzero(head)
+        keep[pos[start]] = True
+        # the first box of each label, repeated over the label's boxes
+        n_rep = np.diff(np.append(start, len(pos)))
+        h = np.minimum(y1, np.repeat(y1[start], n_rep)) - np.maximum(
+            y0, np.repeat(y0[start], n_rep))
+        w = np.minimum(x1, np.repeat(x1[start], n_rep)) - np.maximum(
+            x0, np.repeat(x0[start], n_rep))
+        inter = np.maximum(h, 0.) * np.maximum(w, 0.)
+        union = ar + np.repeat(ar[start], n_rep) - inter
+        iou = np.divide(inter, union, out=np.zeros_like(inter),
+                        where=union > 0)
+        live = iou <= iou_thresh if strict else iou < iou_thresh
+        live[start] = False
+        pos, lb, ar = pos[live], lb[live], ar[live]
+        y0, x0, y1, x1 = y0[live], x0[live], y1[live], x1[live]
     if len(pos):
-        src, dst, iou = overlapping_pairs(bbox[pos], label[pos], iou_thresh)
+        src, dst, iou = overlapping_pairs(bbox[pos], lb, iou_thresh)
         hit = iou > iou_thresh if strict else iou >= iou_thresh
         keep[pos[greedy_keep(len(pos), src[hit], dst[hit])]] = True
     return keep
 
 
-def label_blocks(row_label, col_label, max_elems=2 ** 16, block=256):
+def label_blocks(row_label, col_label, max_elems=2 ** 15, block=128):
     """Blocks of rows with the columns of their labels, for dense IoU.
 
     Args:

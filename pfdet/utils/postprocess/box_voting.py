@@ -113,8 +113,8 @@ def find_voters(bbox, score, label, keep, n_voter, voter_iou_thresh=None):
     pool_label = label[order]
     pool_box = bbox[order]
     pool_area = _common.area(pool_box)
-    rows_all = keep[np.argsort(label[keep], kind='stable')]
     pos_all = np.argsort(label[keep], kind='stable')
+    rows_all = keep[pos_all]
     for r0, r1, c0, c1 in _common.label_blocks(label[rows_all], pool_label):
         rows, pos = rows_all[r0:r1], pos_all[r0:r1]
         iou = _common.iou_matrix(bbox[rows], pool_box[c0:c1],

@@ -14,6 +14,7 @@ from pfdet.links.model.pfdet.bbox_head import bbox_head_loss_post  # NOQA
 from pfdet.links.model.pfdet.bbox_head import bbox_head_loss_pre  # NOQA
 from pfdet.links.model.pfdet.bbox_head import context_boxes  # NOQA
 from pfdet.links.model.pfdet.bbox_head import make_head_targets  # NOQA
+from pfdet.links.model.pfdet.bbox_head import matched_label_mask  # NOQA
 from pfdet.links.model.pfdet.bbox_head import PFDetBboxHead  # NOQA
 from pfdet.links.model.pfdet.cooccurrence import cooccurrence_ignore_mask  # NOQA
 from pfdet.links.model.pfdet.cooccurrence import cooccurrence_pairs_matrix  # NOQA

@@ -477,7 +477,9 @@ def make_head_targets(gt_labels, n_fg_class, ancestor_matrix=None,
     Args:
         gt_labels (array or list of arrays): :math:`(R',)` int32,
             :func:`bbox_head_loss_pre` convention (label + 1, 0 =
-            background); a list is concatenated.
+            background), a list of them (concatenated), or an
+            :math:`(R', C)` bool matrix of matched labels
+            (:func:`matched_label_mask`, several labels per RoI).
         n_fg_class (int): C.
         ancestor_matrix (array): :math:`(C, C)` bool, ``M[i, j]``: class j
             is class i or an ancestor of i. :obj:`None`: identity (leaf-only
@@ -491,12 +493,6 @@ def make_head_targets(gt_labels, n_fg_class, ancestor_matrix=None,
         xp = cuda.get_array_module(*gt_labels)
         gt_labels = xp.concatenate(gt_labels, axis=0)
     xp = cuda.get_array_module(gt_labels)
-    gt_labels = gt_labels.astype(np.int32)
-    if len(gt_labels) and (gt_labels.min() < 0 or
-                           gt_labels.max() > n_fg_class):
-        raise ValueError(
-            'gt_labels must be in [0, {}] (label + 1, 0 = background)'.format(
-                n_fg_class))
     if ancestor_matrix is None:
         table = xp.eye(n_fg_class, dtype=np.int32)
     else:
@@ -506,9 +502,22 @@ def make_head_targets(gt_labels, n_fg_class, ancestor_matrix=None,
                 'ancestor_matrix must have shape ({0}, {0}), not {1}'.format(
                     n_fg_class, ancestor_matrix.shape))
         table = ancestor_matrix.astype(np.int32)
-    table = xp.concatenate(
-        (xp.zeros((1, n_fg_class), dtype=np.int32), table), axis=0)
-    targets = table[gt_labels]
+    if gt_labels.ndim == 2:
+        if gt_labels.shape[1] != n_fg_class:
+            raise ValueError('a label matrix must have {} columns, not '
+                             '{}'.format(n_fg_class, gt_labels.shape[1]))
+        targets = (gt_labels.astype(np.int32).dot(table) > 0).astype(
+            np.int32)
+    else:
+        gt_labels = gt_labels.astype(np.int32)
+        if len(gt_labels) and (gt_labels.min() < 0 or
+                               gt_labels.max() > n_fg_class):
+            raise ValueError(
+                'gt_labels must be in [0, {}] (label + 1, 0 = background)'
+                .format(n_fg_class))
+        table = xp.concatenate(
+            (xp.zeros((1, n_fg_class), dtype=np.int32), table), axis=0)
+        targets = table[gt_labels]
     if ignore_mask is not None:
         ignore_mask = xp.asarray(ignore_mask)
         if ignore_mask.shape != targets.shape:
@@ -517,6 +526,51 @@ def make_head_targets(gt_labels, n_fg_class, ancestor_matrix=None,
                     targets.shape, ignore_mask.shape))
         targets[ignore_mask & (targets == 0)] = -1
     return targets
+
+
+def matched_label_mask(rois, roi_indices, gt_labels, bboxes, labels,
+                       n_fg_class, tol=1e-6):
+    """Labels of all boxes tied for the best IoU with each foreground RoI.
+
+    A hierarchy-expanded ground truth repeats a box with the labels of its
+    ancestors (a Man box is also a Person box). :func:`bbox_head_loss_pre`
+    matches a RoI to one of the copies; this function returns every label of
+    the boxes whose IoU with the RoI equals the best one (within
+    :obj:`tol`), so that duplicated boxes give the union of their labels
+    instead of contradictory targets.
+
+    Args:
+        rois (array or list of arrays): :math:`(R', 4)` sampled RoIs.
+        roi_indices (array or list of arrays): :math:`(R',)`.
+        gt_labels (array or list of arrays): :math:`(R',)`
+            (:func:`bbox_head_loss_pre` convention); background rows stay
+            empty.
+        bboxes (list of arrays): :math:`(G_n, 4)` per image.
+        labels (list of arrays): :math:`(G_n,)` per image.
+        n_fg_class (int): C.
+        tol (float): IoU tolerance of a tie.
+
+    Returns:
+        array: :math:`(R', C)` bool.
+    """
+    if isinstance(rois, (list, tuple)):
+        xp = cuda.get_array_module(*rois)
+        rois = xp.concatenate(rois, axis=0)
+        roi_indices = xp.concatenate(roi_indices, axis=0)
+        gt_labels = xp.concatenate(gt_labels, axis=0)
+    xp = cuda.get_array_module(rois)
+    mask = xp.zeros((len(rois), n_fg_class), dtype=bool)
+    fg = cuda.to_cpu(gt_labels) > 0
+    roi_indices_cpu = cuda.to_cpu(roi_indices)
+    for i in np.unique(roi_indices_cpu[fg]):
+        index = xp.asarray(np.where(fg & (roi_indices_cpu == i))[0])
+        bbox = xp.asarray(bboxes[i]).reshape(-1, 4).astype(np.float32)
+        label = xp.asarray(labels[i]).astype(np.int32)
+        iou = utils.bbox_iou(rois[index].astype(np.float32), bbox)
+        tied = iou >= iou.max(axis=1, keepdims=True) - tol
+        onehot = xp.eye(n_fg_class, dtype=np.int32)[label]
+        mask[index] = tied.astype(np.int32).dot(onehot) > 0
+    return mask
 
 
 def bbox_head_loss_post(locs, confs, roi_indices, gt_locs, gt_labels,

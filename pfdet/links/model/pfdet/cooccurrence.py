@@ -67,7 +67,7 @@ def cooccurrence_ignore_mask(rois, roi_indices, bboxes, labels, pairs,
                              ancestor_matrix=None, img_labels=None,
                              ioa_thresh=1.0, fg_thresh=0.5,
                              unless_verified=True):
-    """Which (RoI, class) classification entries the co-occurrence loss ignores.
+    """(RoI, class) classification entries ignored by the co-occurrence loss.
 
     Entry :math:`(r, p)` of image :math:`n` is ignored when
 
@@ -112,12 +112,15 @@ def cooccurrence_ignore_mask(rois, roi_indices, bboxes, labels, pairs,
         rois = xp.concatenate(rois, axis=0)
         roi_indices = xp.concatenate(roi_indices, axis=0)
     xp = cuda.get_array_module(rois)
-    n_class = None
+    pairs = cuda.to_cpu(pairs)
     if ancestor_matrix is not None:
         n_class = len(ancestor_matrix)
-    pairs = _as_pairs_matrix(
-        cuda.to_cpu(pairs), n_class if n_class is not None else len(pairs))
-    n_class = len(pairs)
+    elif np.asarray(pairs).dtype == bool:
+        n_class = len(pairs)
+    else:
+        raise ValueError('id pairs need the ancestor_matrix (or pass the '
+                         '(C, C) bool pairs matrix) to know C')
+    pairs = _as_pairs_matrix(pairs, n_class)
     if ancestor_matrix is None:
         ancestor = np.eye(n_class, dtype=bool)
     else:
@@ -255,7 +258,7 @@ def _redundant_pairs(selected, hierarchy):
             set(zip(m.loc[~same, 'Subject'], m.loc[~same, 'Part'])))
 
 
-def mine_cooccurrence_pairs(bbox_df, image_label_df, class_mids,
+def mine_cooccurrence_pairs(bbox_df, image_label_df, class_mids=None,
                             hierarchy=None, contain_thresh=0.8,
                             ann_thresh=0.5, ioa_thresh=0.9,
                             presence_thresh=0.75, use_part_edges=False,
@@ -314,7 +317,8 @@ def mine_cooccurrence_pairs(bbox_df, image_label_df, class_mids,
         image_label_df (pandas.DataFrame): Image-level labels as read by
             :func:`pfdet.datasets.oid_io.read_image_labels_csv`
             (``ImageID``, ``LabelName``, ``Confidence``), or :obj:`None`.
-        class_mids (list of str): The candidate classes.
+        class_mids (list of str): The candidate classes (:obj:`None`: the
+            classes of :obj:`bbox_df`).
         hierarchy: A :class:`pfdet.datasets.hierarchy.ClassHierarchy`
             (``ancestors``, ``descendants``, ``part_edges``) or :obj:`None`.
         contain_thresh (float): Minimum :math:`contain(p | s)`.
@@ -349,6 +353,12 @@ def mine_cooccurrence_pairs(bbox_df, image_label_df, class_mids,
     for col in ('ImageID', 'LabelName', 'XMin', 'XMax', 'YMin', 'YMax'):
         if col not in bbox_df.columns:
             raise ValueError('bbox_df has no column {!r}'.format(col))
+    if hasattr(class_mids, 'ancestors'):
+        raise TypeError(
+            'mine_cooccurrence_pairs: the third argument is class_mids; pass '
+            'the hierarchy by keyword (hierarchy=...)')
+    if class_mids is None:
+        class_mids = sorted(bbox_df['LabelName'].unique())
     class_mids = list(class_mids)
     class_set = set(class_mids)
 
@@ -469,12 +479,13 @@ def mine_cooccurrence_pairs(bbox_df, image_label_df, class_mids,
                 (report['n_contained'] >= min_contained))
     if presence_thresh is not None:
         selected &= report['presence'] >= presence_thresh
-    redundant = _redundant_pairs(report[selected & ~report['part_edge']],
+    # Part-edge pairs take part in the comparison but are never dropped
+    redundant = _redundant_pairs(report[selected | report['part_edge']],
                                  hierarchy)
     report['redundant'] = pd.Series(
         [(s, p) in redundant
          for s, p in zip(report['Subject'], report['Part'])],
-        index=report.index, dtype=bool)
+        index=report.index, dtype=bool) & ~report['part_edge']
     selected &= ~report['redundant']
     if use_part_edges == 'seed':
         selected |= report['part_edge']

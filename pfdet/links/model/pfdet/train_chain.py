@@ -1,4 +1,4 @@
-"""Training chain of PFDet: RPN loss + head loss with the co-occurrence loss."""
+"""Training chain of PFDet: RPN loss + head loss with co-occurrence ignores."""
 
 from __future__ import division
 
@@ -10,6 +10,7 @@ from chainer.backends import cuda
 from pfdet.links.model.pfdet.bbox_head import bbox_head_loss_post
 from pfdet.links.model.pfdet.bbox_head import bbox_head_loss_pre
 from pfdet.links.model.pfdet.bbox_head import make_head_targets
+from pfdet.links.model.pfdet.bbox_head import matched_label_mask
 from pfdet.links.model.pfdet.cooccurrence import _as_pairs_matrix
 from pfdet.links.model.pfdet.cooccurrence import cooccurrence_ignore_mask
 from pfdet.links.model.pfdet.faster_rcnn import pad_images
@@ -25,8 +26,10 @@ class PFDetTrainChain(chainer.Chain):
     (:func:`~pfdet.links.model.pfdet.rpn.rpn_loss`); proposals
     (:meth:`RPN.decode`) plus the ground-truth boxes are distributed to
     levels and sampled (:func:`bbox_head_loss_pre`); for the sigmoid
-    classifier, hierarchy-expanded multi-hot targets
-    (:func:`make_head_targets`) with co-occurrence ignores
+    classifier, hierarchy-expanded multi-hot targets over the labels of
+    every box tied for the best IoU (:func:`matched_label_mask`,
+    :func:`make_head_targets`: both hierarchy-expanded and non-expanded
+    ground truth give the same targets) with co-occurrence ignores
     (:func:`cooccurrence_ignore_mask`); head loss
     (:func:`bbox_head_loss_post`).
 
@@ -194,8 +197,11 @@ class PFDetTrainChain(chainer.Chain):
                     img_labels, ioa_thresh=self.cooc_ioa_thresh,
                     fg_thresh=self.head_fg_thresh,
                     unless_verified=self.cooc_unless_verified)
+            matched = matched_label_mask(
+                rois, roi_indices, gt_labels, bboxes, labels,
+                model.bbox_head.n_fg_class)
             targets = make_head_targets(
-                gt_labels, model.bbox_head.n_fg_class, self.ancestor_matrix,
+                matched, model.bbox_head.n_fg_class, self.ancestor_matrix,
                 ignore)
 
         head_locs, head_confs = model.bbox_head(hs, rois, roi_indices, sizes)

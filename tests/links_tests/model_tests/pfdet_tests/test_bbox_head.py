@@ -12,6 +12,7 @@ from pfdet.links.model.pfdet.bbox_head import bbox_head_loss_post
 from pfdet.links.model.pfdet.bbox_head import bbox_head_loss_pre
 from pfdet.links.model.pfdet.bbox_head import context_boxes
 from pfdet.links.model.pfdet.bbox_head import make_head_targets
+from pfdet.links.model.pfdet.bbox_head import matched_label_mask
 from pfdet.links.model.pfdet.bbox_head import PFDetBboxHead
 
 
@@ -395,3 +396,25 @@ def test_loss_golden():
 
 
 GOLDEN_HEAD_LOSS = [0.8229261637, 1.4081940651]
+
+
+def test_matched_label_mask_unions_duplicated_boxes():
+    # a hierarchy-expanded GT: the Man box (label 1) repeated as Person (0)
+    bboxes = [np.array([[0, 0, 10, 10], [0, 0, 10, 10], [20, 20, 40, 40]],
+                       np.float32)]
+    labels = [np.array([1, 0, 2], np.int32)]
+    rois = np.array([[0, 0, 10, 11], [20, 20, 40, 41], [50, 50, 60, 60]],
+                    np.float32)
+    roi_indices = np.zeros(3, np.int32)
+    gt_labels = np.array([2, 3, 0], np.int32)
+    m = matched_label_mask(rois, roi_indices, gt_labels, bboxes, labels, 3)
+    np.testing.assert_array_equal(
+        m, [[True, True, False], [False, False, True], [False] * 3])
+    anc = np.eye(3, dtype=bool)
+    anc[1, 0] = True
+    t = make_head_targets(m, 3, anc)
+    np.testing.assert_array_equal(t, [[1, 1, 0], [0, 0, 1], [0, 0, 0]])
+    # same targets as the non-expanded ground truth
+    np.testing.assert_array_equal(t, make_head_targets(gt_labels, 3, anc))
+    with pytest.raises(ValueError):
+        make_head_targets(m[:, :2], 3)

@@ -162,7 +162,8 @@ HIER = {
         {'LabelName': '/m/person',
          'Subcategory': [{'LabelName': '/m/man'}],
          'Part': [{'LabelName': '/m/arm'}, {'LabelName': '/m/hand'}]},
-        {'LabelName': '/m/car', 'Part': [{'LabelName': '/m/autopart'}]},
+        {'LabelName': '/m/vehicle', 'Subcategory': [
+            {'LabelName': '/m/car', 'Part': [{'LabelName': '/m/autopart'}]}]},
         {'LabelName': '/m/autopart', 'Subcategory': [
             {'LabelName': '/m/wheel'}]},
         {'LabelName': '/m/arm'}, {'LabelName': '/m/hand'},
@@ -170,7 +171,7 @@ HIER = {
         {'LabelName': '/m/dog'}, {'LabelName': '/m/wheel'},
     ]}
 CLASSES = ['/m/person', '/m/man', '/m/arm', '/m/hand', '/m/face', '/m/car',
-           '/m/wheel', '/m/ball', '/m/dog']
+           '/m/wheel', '/m/ball', '/m/dog', '/m/vehicle']
 
 
 def _box(image, label, y0, x0, y1, x1):
@@ -199,7 +200,8 @@ def _hand_built():
     rows.append(_box('im9', '/m/man', *P))
     rows.append(_box('im9', '/m/face', *IN))
     bbox_df = pd.DataFrame(rows)
-    labels = [('im1', '/m/arm', 1), ('im3', '/m/dog', 0), ('im5', '/m/face', 1)]
+    labels = [('im1', '/m/arm', 1), ('im3', '/m/dog', 0),
+              ('im5', '/m/face', 1)]
     labels += [('im%d' % i, '/m/ball', 1) for i in (1, 2, 3, 4, 5)]
     label_df = pd.DataFrame(labels,
                             columns=['ImageID', 'LabelName', 'Confidence'])
@@ -229,6 +231,11 @@ def test_mining_recovers_planted_pairs():
     # Man as a subject: 2 images, Face verified in both
     assert r.loc[('/m/man', '/m/face'), 'ann'] == 1.0
     assert ('/m/person', '/m/dog') not in r.index
+    # every Vehicle is a Car here: the more general subject is redundant
+    assert r.loc[('/m/vehicle', '/m/wheel'), 'n_contained'] == \
+        r.loc[('/m/car', '/m/wheel'), 'n_contained'] == 1
+    assert r.loc[('/m/vehicle', '/m/wheel'), 'redundant']
+    assert not r.loc[('/m/car', '/m/wheel'), 'redundant']
     # presence: every person box of im5 and im9 (Man, Person, Man) has a face
     assert r.loc[('/m/person', '/m/face'), 'n_verified_subject_box'] == 3
     assert r.loc[('/m/person', '/m/face'), 'presence'] == 1.0
@@ -237,6 +244,30 @@ def test_mining_recovers_planted_pairs():
         'n_subject_image', 'n_verified', 'ann', 'n_verified_subject_box',
         'n_filled_subject_box', 'presence', 'part_edge', 'redundant',
         'selected']
+
+
+def test_mining_presence_rejects_rare_always_annotated_part():
+    # two people per image; a tie on one of them in im1 and im2, always
+    # annotated: contained (1.0) and rarely verified (2 / 4), but only half
+    # of the people of the verified images wear one
+    P1, P2 = (0.1, 0.1, 0.9, 0.45), (0.1, 0.55, 0.9, 0.9)
+    TIE = (0.3, 0.2, 0.6, 0.3)
+    rows = []
+    for i in range(1, 5):
+        rows += [_box('im%d' % i, '/m/person', *P1),
+                 _box('im%d' % i, '/m/person', *P2)]
+    rows += [_box('im1', '/m/ball', *TIE), _box('im2', '/m/ball', *TIE)]
+    bbox_df = pd.DataFrame(rows)
+    label_df = pd.DataFrame([('im1', '/m/ball', 1), ('im2', '/m/ball', 1)],
+                            columns=['ImageID', 'LabelName', 'Confidence'])
+    pairs, report = mine_cooccurrence_pairs(bbox_df, label_df, CLASSES)
+    row = report.set_index(['Subject', 'Part']).loc[('/m/person',
+                                                     '/m/ball')]
+    assert (row['contain'], row['ann'], row['presence']) == (1.0, 0.5, 0.5)
+    assert pairs == []
+    pairs, _ = mine_cooccurrence_pairs(bbox_df, label_df, CLASSES,
+                                       presence_thresh=None)
+    assert pairs == [('/m/person', '/m/ball')]
 
 
 def test_mining_thresholds_and_without_hierarchy():
@@ -290,7 +321,8 @@ def test_part_edges_seed_and_restrict():
 
 def test_mining_empty_input():
     bbox_df, label_df = _hand_built()
-    pairs, report = mine_cooccurrence_pairs(bbox_df.iloc[:0], label_df.iloc[:0],
+    pairs, report = mine_cooccurrence_pairs(bbox_df.iloc[:0],
+                                            label_df.iloc[:0],
                                             CLASSES)
     assert pairs == [] and len(report) == 0
 
@@ -322,14 +354,36 @@ def test_mining_synthetic_dataset_planted_pairs_not_decoy(tmp_path, seed):
                                             hierarchy)
     assert pairs == planted
     assert decoy not in {p for _, p in pairs}
-    # the decoy lies inside people and is rarely verified: only the presence
-    # criterion rejects it
+    # the decoy lies inside people, yet is rejected
     r = report.set_index(['Subject', 'Part'])
     person = meta['decoy']['drawn_inside'][0]
     row = r.loc[(person, decoy)]
-    assert row['contain'] >= 0.8 and row['ann'] <= 0.5
-    assert row['presence'] < 0.75 and not row['selected']
+    assert row['contain'] >= 0.8 and not row['selected']
     # Part edges agree
     pairs_r, _ = mine_cooccurrence_pairs(bbox_df, label_df, class_mids,
                                          hierarchy, use_part_edges='restrict')
     assert pairs_r == planted
+
+
+def test_mining_argument_errors_and_default_classes():
+    bbox_df, label_df = _hand_built()
+    hierarchy = ClassHierarchy.from_json(HIER)
+    with pytest.raises(TypeError, match='hierarchy='):
+        mine_cooccurrence_pairs(bbox_df, label_df, hierarchy)
+    with pytest.raises(ValueError, match='XMin'):
+        mine_cooccurrence_pairs(bbox_df.drop(columns='XMin'), label_df)
+    a = mine_cooccurrence_pairs(bbox_df, label_df, hierarchy=hierarchy)[0]
+    b = mine_cooccurrence_pairs(bbox_df, label_df, CLASSES, hierarchy)[0]
+    assert a == b
+
+
+def test_mask_argument_errors():
+    roi = np.array([ROI_INSIDE], np.float32)
+    args = (roi, np.zeros(1, np.int32), [np.array([PERSON_BOX], np.float32)],
+            [np.array([PERSON], np.int32)])
+    with pytest.raises(ValueError, match='ancestor_matrix'):
+        cooccurrence_ignore_mask(*args, np.array([[PERSON, ARM]]))
+    with pytest.raises(ValueError):
+        cooccurrence_ignore_mask(*args, np.zeros((4, 4), bool), _ancestor())
+    with pytest.raises(ValueError):
+        cooccurrence_ignore_mask(*args, np.array([[PERSON, 9]]), _ancestor())

@@ -1,0 +1,1 @@
+"""Expert-model configs and the script that makes their training subsets."""

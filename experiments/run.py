@@ -1,0 +1,675 @@
+"""Run the paper's experiment rows, record the results, regenerate the tables.
+
+Usage::
+
+    python experiments/run.py --rows all --seeds 2 [--budget-minutes 70]
+    python experiments/run.py --rows 04,05 --seeds 3          # by number or file stem
+    python experiments/run.py --rows ablation --scale full --n-ranks 512 \\
+        --mpiexec "mpiexec -hostfile hosts"                     # GPUs, Open Images
+    python experiments/run.py --table-only                     # only rewrite RESULTS.md
+    python experiments/run.py --rows all --seeds 2 --dry-run   # list what would run
+
+For each selected row (``experiments/pfdet/ablation/NN_*.py``, then the rows of
+``experiments/pfdet/results_table/``) and each seed ``0 .. N-1``, in seed-major order:
+
+1. the resolved config of the scale (``config`` or ``toy_config`` of the row file, with
+   ``seed`` set) is written to ``WORK/<scale>/<row>/seed<k>/config.py``; at toy scale the
+   embedded dataset is generated first when ``dataset.root`` is missing;
+2. ``mpiexec -n R python examples/train_multi.py --config .../config.py --out
+   .../train --resume auto`` trains it (an interrupted run resumes from its newest
+   snapshot);
+3. ``mpiexec -n R python examples/evaluate.py`` evaluates ``model_final.npz`` on the
+   validation split with the OID challenge metric (only verified classes count);
+4. ``experiments/results/<scale>/<row>/seed<k>.json`` records the mAP, per-class APs,
+   seed, wall time, machine, commit, dataset fingerprint and config hash
+   (:data:`~experiments.make_table.RESULT_SCHEMA`);
+5. ``experiments/RESULTS.md`` (and the generated block of the README) is regenerated.
+
+A run whose result file exists with the same config hash is **skipped**; one whose config
+changed since (*stale*) is rerun unless ``--keep-stale``; ``--force`` reruns everything.
+With ``--budget-minutes M`` no run starts after M minutes, and a run still training then
+is stopped (its snapshots remain, so the next invocation resumes it). Exit status: 0 when
+every selected run has a result, 3 when the budget left some pending, 1 when a run failed.
+"""
+
+import argparse
+import collections
+import datetime
+import hashlib
+import importlib
+import json
+import os
+import platform
+import pprint
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Run as a script, this directory comes first on sys.path and its ``pfdet/`` (the configs)
+# would shadow the ``pfdet`` package: put the repository root there instead.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != _HERE]
+if _REPO not in sys.path:
+    sys.path.insert(0, _REPO)
+
+from experiments import make_table  # NOQA: E402
+
+GROUPS = ('ablation', 'results_table')
+DEFAULT_RESULTS = os.path.join(_REPO, 'experiments', 'results')
+DEFAULT_WORK = os.path.join(_REPO, 'result', 'experiments')
+
+#: Config sections that cannot change a result (excluded from the config hash).
+_HASH_EXCLUDED = ('log',)
+
+
+class RunError(RuntimeError):
+    """A training or evaluation command failed (message names the log file)."""
+
+
+# ------------------------------------------------------------------ rows
+
+class Row(object):
+    """One row file: ``kind`` is ``'train'`` (a config) or what its module declares.
+
+    Attributes:
+        key (str): ``'<group>/<file stem>'``, e.g. ``'ablation/05_cooccurrence'``.
+        module: The imported row module.
+
+    """
+
+    def __init__(self, group, name, module):
+        self.group = group
+        self.name = name
+        self.key = '{}/{}'.format(group, name)
+        self.module = module
+        self.kind = getattr(module, 'KIND', 'train')
+
+    @property
+    def previous(self):
+        prev = getattr(self.module, 'PREVIOUS', None)
+        if prev is None:
+            return None
+        return prev if '/' in prev else '{}/{}'.format(self.group, prev)
+
+    def config(self, scale):
+        """A deep copy of the row's config at ``scale`` (train rows)."""
+        from experiments.pfdet.ablation import CONFIG_ATTR
+        import copy
+        attr = CONFIG_ATTR[scale]
+        if not hasattr(self.module, attr):
+            raise ValueError('{}: defines no {!r} (scale {})'.format(self.key, attr, scale))
+        return copy.deepcopy(getattr(self.module, attr))
+
+    def config_sha(self, scale, seed=None):
+        if self.kind != 'train':
+            sha = getattr(self.module, 'config_sha', None)
+            return sha(scale) if sha else None
+        config = self.config(scale)
+        if seed is not None:
+            config['seed'] = seed
+        return config_sha256(config)
+
+    def info(self):
+        """:class:`~experiments.make_table.RowInfo` for the table generator."""
+        m = self.module
+        paper = getattr(m, 'PAPER', {}) or {}
+        sha = {}
+        for scale in ('toy', 'full'):
+            try:
+                sha[scale] = self.config_sha(scale, seed=0)
+            except Exception:
+                sha[scale] = None
+        return make_table.RowInfo(
+            self.key, getattr(m, 'ROW', self.name), self.group,
+            paper_map=getattr(m, 'PAPER_MAP', paper.get('val')),
+            paper_delta=getattr(m, 'PAPER_DELTA', None), previous=self.previous,
+            paper_extra=paper, paper_per_class=getattr(m, 'PAPER_PER_CLASS_AP', None),
+            paper_per_class_average=getattr(m, 'PAPER_PER_CLASS_AVERAGE', None),
+            current_sha=sha)
+
+
+def discover_rows():
+    """Every row, in table order: the ablation chain, then the results-table rows."""
+    rows = []
+    for group in GROUPS:
+        package = 'experiments.pfdet.' + group
+        try:
+            pkg = importlib.import_module(package)
+        except ImportError as e:
+            if e.name == package:
+                continue
+            raise
+        for name in pkg.row_names():
+            rows.append(Row(group, name, pkg.load_row(name)))
+    return rows
+
+
+def select_rows(spec, rows):
+    """Rows named by ``spec``: ``all``, a group, or comma-separated names/numbers.
+
+    A name may be a key (``ablation/05_cooccurrence``), a file stem (``05_cooccurrence``)
+    or its number (``05``, ablation first).
+    """
+    if spec in ('all', None):
+        return list(rows)
+    out = []
+    for token in spec.split(','):
+        token = token.strip()
+        if not token:
+            continue
+        if token in GROUPS:
+            match = [r for r in rows if r.group == token]
+        else:
+            match = [r for r in rows if token in (r.key, r.name)]
+            if not match:
+                match = [r for r in rows if r.name.split('_')[0] == token][:1]
+        if not match:
+            raise ValueError('--rows: no row {!r}; rows: {}'.format(
+                token, ', '.join(r.key for r in rows)))
+        out.extend(r for r in match if r not in out)
+    return [r for r in rows if r in out]
+
+
+# ------------------------------------------------------------------ bookkeeping
+
+def config_sha256(config):
+    """SHA-256 of a config without the sections of :data:`_HASH_EXCLUDED`."""
+    data = {k: v for k, v in config.items() if k not in _HASH_EXCLUDED}
+    text = json.dumps(data, sort_keys=True, default=str, separators=(',', ':'))
+    return hashlib.sha256(text.encode('utf-8')).hexdigest()
+
+
+def result_path(results_dir, scale, row, seed):
+    return os.path.join(results_dir, scale, row.key, 'seed{}.json'.format(seed))
+
+
+def run_dir(work_dir, scale, row, seed):
+    return os.path.join(work_dir, scale, row.key, 'seed{}'.format(seed))
+
+
+def run_status(results_dir, scale, row, seed):
+    """``'missing'``, ``'done'`` or ``'stale'`` (the row's config changed since)."""
+    path = result_path(results_dir, scale, row, seed)
+    if not os.path.exists(path):
+        return 'missing'
+    with open(path) as f:
+        result = json.load(f)
+    make_table.check_result(result, path)
+    sha = row.config_sha(scale, seed)
+    if sha is not None and result['config_sha256'] != sha:
+        return 'stale'
+    return 'done'
+
+
+def write_config_file(path, config, header):
+    """Write ``config`` as a plain-Python config file (``config = {...}``)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    text = '"""{}"""\n\nconfig = {}\n'.format(header, pprint.pformat(config, width=96))
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def write_json_atomic(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+        f.write('\n')
+    os.replace(tmp, path)
+
+
+def machine_info(n_ranks):
+    """The machine of a run: platform, CPU model, core count, ranks, library versions."""
+    cpu = platform.processor() or ''
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    cpu = line.split(':', 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    info = {'platform': platform.platform(), 'cpu': cpu, 'n_cpu': os.cpu_count(),
+            'n_ranks': n_ranks, 'python': platform.python_version()}
+    for name in ('chainer', 'chainercv', 'numpy', 'cupy'):
+        try:
+            info[name] = importlib.import_module(name).__version__
+        except Exception:
+            pass
+    return info
+
+
+def commit_info(repo=_REPO):
+    """``{'sha': HEAD or None, 'dirty': bool}`` (read-only git queries)."""
+    def git(*args):
+        return subprocess.run(('git',) + args, cwd=repo, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, universal_newlines=True,
+                              check=True).stdout.strip()
+    try:
+        sha = git('rev-parse', 'HEAD')
+        dirty = bool(git('status', '--porcelain', '--untracked-files=no'))
+    except (OSError, subprocess.CalledProcessError):
+        return {'sha': None, 'dirty': None}
+    return {'sha': sha, 'dirty': dirty}
+
+
+def file_sha256(path):
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# ------------------------------------------------------------------ data
+
+def ensure_dataset(config, log=print):
+    """Generate the embedded dataset of a toy config when ``dataset.root`` is missing.
+
+    An existing directory must have been generated with the config's ``dataset.synthetic``
+    settings (``meta.json``); otherwise a :class:`ValueError` names the difference.
+
+    Returns:
+        dict or None: ``{'root', 'meta_sha256'}``, or None for a config without a root.
+
+    """
+    ds = config['dataset']
+    root = ds['root']
+    if root is None:
+        return None
+    root = root if os.path.isabs(root) else os.path.join(_REPO, root)
+    meta_path = os.path.join(root, 'meta.json')
+    spec = ds['synthetic']
+    if not os.path.exists(meta_path):
+        if spec is None:
+            raise ValueError('dataset.root {} has no meta.json and dataset.synthetic is '
+                             'None: nothing to generate it from'.format(root))
+        from pfdet.datasets import synthetic
+        kwargs = {k: v for k, v in spec.items() if k != 'params'}
+        kwargs.update(spec.get('params') or {})
+        log('generating the embedded dataset in {} ({})'.format(root, kwargs))
+        synthetic.generate(root, n_jobs=min(2, os.cpu_count() or 1), overwrite=True,
+                           **kwargs)
+    elif spec is not None:
+        with open(meta_path) as f:
+            meta = json.load(f)
+        expected = {'seed': spec.get('seed', 0)}
+        found = {'seed': meta.get('seed')}
+        for key, split in (('n_train', 'train'), ('n_val', 'validation')):
+            if key in spec:
+                expected[key] = spec[key]
+                found[key] = meta.get('splits', {}).get(split, {}).get('n_images')
+        # the generator's current defaults count too: data written by an older generator
+        # with other defaults is not the data this config describes
+        from pfdet.datasets import synthetic
+        params = synthetic.default_params()
+        params.update(spec.get('params') or {})
+        for key, value in params.items():
+            expected['params.' + key] = list(value) if isinstance(value, tuple) else value
+            found['params.' + key] = meta.get('params', {}).get(key)
+        diff = {k: (found[k], v) for k, v in expected.items() if found[k] != v}
+        if diff:
+            raise ValueError('{}: the embedded dataset there was generated with other '
+                             'settings than dataset.synthetic ({}); remove the directory '
+                             'or choose another dataset.root'.format(
+                                 root, ', '.join('{}: {!r} != {!r}'.format(k, a, b)
+                                                 for k, (a, b) in sorted(diff.items()))))
+    return {'root': os.path.relpath(root, _REPO), 'meta_sha256': file_sha256(meta_path)}
+
+
+# ------------------------------------------------------------------ processes
+
+def default_mpiexec():
+    exe = os.path.join(os.path.dirname(sys.executable), 'mpiexec')
+    cmd = [exe if os.path.exists(exe) else 'mpiexec']
+    if hasattr(os, 'geteuid') and os.geteuid() == 0:
+        cmd.append('--allow-run-as-root')
+    cmd.append('--oversubscribe')
+    return cmd
+
+
+class Deadline(object):
+    """Wall-clock budget of one invocation (None: unlimited)."""
+
+    def __init__(self, minutes):
+        self.end = None if minutes is None else time.time() + 60 * minutes
+
+    def remaining(self):
+        return None if self.end is None else self.end - time.time()
+
+    def expired(self):
+        return self.end is not None and time.time() >= self.end
+
+
+class BudgetExceeded(Exception):
+    pass
+
+
+def run_command(cmd, log_path, deadline, env=None):
+    """Run ``cmd`` (its own process group) appending output to ``log_path``.
+
+    Returns:
+        float: Seconds it ran.
+
+    Raises:
+        BudgetExceeded: The deadline passed; the process group was terminated.
+        RunError: Non-zero exit status.
+
+    """
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    start = time.time()
+    with open(log_path, 'a') as log:
+        log.write('\n$ {}\n'.format(' '.join(shlex.quote(c) for c in cmd)))
+        log.flush()
+        proc = subprocess.Popen(cmd, cwd=_REPO, stdout=log, stderr=subprocess.STDOUT,
+                                env=env, start_new_session=True)
+        try:
+            proc.wait(timeout=deadline.remaining())
+        except subprocess.TimeoutExpired:
+            _terminate(proc)
+            raise BudgetExceeded()
+        except BaseException:
+            _terminate(proc)
+            raise
+    if proc.returncode != 0:
+        raise RunError('command failed with status {}: {} (see {})'.format(
+            proc.returncode, ' '.join(cmd[-6:]), log_path))
+    return time.time() - start
+
+
+def _terminate(proc):
+    """Stop the process group this script started (SIGTERM, then SIGKILL)."""
+    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+# ------------------------------------------------------------------ one run
+
+def _read_per_class_ap(eval_dir):
+    """``{mid: {'name', 'ap', 'n_gt'}}`` from the evaluator's per-class CSV."""
+    import pandas as pd
+    for name, ap_col, n_col in (('per_class_ap.csv', 'AP', 'NumGT'),
+                                ('ap_per_class.csv', 'AP', 'n_gt_boxes')):
+        path = os.path.join(eval_dir, name)
+        if os.path.exists(path):
+            df = pd.read_csv(path)
+            out = {}
+            for mid, nm, ap, n in zip(df['LabelName'], df['Name'], df[ap_col], df[n_col]):
+                ap = None if pd.isna(ap) else round(float(ap), 6)
+                out[str(mid)] = {'name': str(nm), 'ap': ap, 'n_gt': int(n)}
+            return out
+    raise RunError('{}: no per_class_ap.csv / ap_per_class.csv written by the evaluator'
+                   .format(eval_dir))
+
+
+def execute_train_row(row, scale, seed, args, deadline, log=print):
+    """Train + evaluate one (row, seed); return the result dict (not yet written)."""
+    config = row.config(scale)
+    config['seed'] = seed
+    sha = config_sha256(config)
+    rdir = run_dir(args.work_dir, scale, row, seed)
+    cfg_path = os.path.join(rdir, 'config.py')
+    dataset = ensure_dataset(config, log) if scale == 'toy' else None
+    marker = os.path.join(rdir, 'config_sha256')
+    if args.force and os.path.isdir(rdir):
+        _clear_run_dir(rdir)
+    if os.path.exists(marker):
+        with open(marker) as f:
+            if f.read().strip() != sha:   # the row changed: never resume an old run
+                log('  {}: config changed, starting over'.format(rdir))
+                _clear_run_dir(rdir)
+    os.makedirs(rdir, exist_ok=True)
+    with open(marker, 'w') as f:
+        f.write(sha + '\n')
+    write_config_file(cfg_path, config, 'Resolved config of {} ({} scale, seed {}), written '
+                      'by experiments/run.py.'.format(row.key, scale, seed))
+
+    timing_path = os.path.join(rdir, 'wall_time.json')
+    timing = {'train': 0.0, 'eval': 0.0}
+    if os.path.exists(timing_path):
+        with open(timing_path) as f:
+            timing.update(json.load(f))
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'),
+               PYTHONHASHSEED='0')
+    mpi = (shlex.split(args.mpiexec) if args.mpiexec else default_mpiexec()) + \
+        ['-n', str(args.n_ranks)]
+    train_dir = os.path.join(rdir, 'train')
+    model = os.path.join(train_dir, 'model_final.npz')
+    if not os.path.exists(model):
+        cmd = mpi + [sys.executable, os.path.join(_REPO, 'examples', 'train_multi.py'),
+                     '--config', cfg_path, '--out', train_dir, '--resume', 'auto']
+        start = time.time()
+        try:
+            run_command(cmd, os.path.join(rdir, 'train.log'), deadline, env)
+        finally:
+            timing['train'] += time.time() - start
+            write_json_atomic(timing_path, timing)
+    eval_dir = os.path.join(rdir, 'eval')
+    cmd = mpi + [sys.executable, os.path.join(_REPO, 'examples', 'evaluate.py'),
+                 '--config', cfg_path, '--model', model, '--out', eval_dir]
+    start = time.time()
+    try:
+        run_command(cmd, os.path.join(rdir, 'eval.log'), deadline, env)
+    finally:
+        timing['eval'] = time.time() - start
+        write_json_atomic(timing_path, timing)
+    with open(os.path.join(eval_dir, 'result.json')) as f:
+        evaluation = json.load(f)
+    train_args = {}
+    args_path = os.path.join(train_dir, 'args')
+    if os.path.exists(args_path):
+        with open(args_path) as f:
+            train_args = json.load(f)
+    return {
+        'schema': make_table.RESULT_SCHEMA,
+        'row': row.key,
+        'label': getattr(row.module, 'ROW', row.name),
+        'previous': row.previous,
+        'paper': {'map': getattr(row.module, 'PAPER_MAP', None),
+                  'delta': getattr(row.module, 'PAPER_DELTA', None)},
+        'scale': scale,
+        'seed': seed,
+        'config_file': os.path.relpath(row.module.__file__, _REPO),
+        'config_sha256': sha,
+        'metric': 'OID challenge 2018 detection metric (pfdet.evaluations.'
+                  'eval_detection_oid), validation split, hierarchy-expanded ground truth',
+        'map': float(evaluation['map']),
+        'n_classes_with_gt': evaluation.get('n_classes_with_gt'),
+        'ap_per_class': _read_per_class_ap(eval_dir),
+        'n_train_images': train_args.get('n_train_images'),
+        'n_val_images': evaluation.get('n_images'),
+        'n_iterations': train_args.get('total_iteration'),
+        'cooccurrence_pairs': train_args.get('cooccurrence_pairs', []),
+        'dataset': dataset,
+        'wall_time_s': {'train': round(timing['train'], 1), 'eval': round(timing['eval'], 1),
+                        'total': round(timing['train'] + timing['eval'], 1)},
+        'machine': machine_info(args.n_ranks),
+        'commit': commit_info(),
+        'finished_at': datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec='seconds'),
+    }
+
+
+def _clear_run_dir(rdir):
+    import shutil
+    shutil.rmtree(rdir)
+
+
+def execute(row, scale, seed, args, deadline, log=print):
+    """Run one (row, seed) of any kind and write its result file."""
+    if row.kind == 'train':
+        result = execute_train_row(row, scale, seed, args, deadline, log)
+    else:
+        runner = getattr(row.module, 'run', None)
+        if runner is None:
+            raise ValueError('{}: KIND={!r} rows must define run(scale, seed, context)'
+                             .format(row.key, row.kind))
+        context = RunContext(args, deadline, log)
+        result = runner(scale, seed, context)
+        make_table.check_result(result, row.key)
+    write_json_atomic(result_path(args.results_dir, scale, row, seed), result)
+    return result
+
+
+class RunContext(object):
+    """What a non-training row (ensembles) gets from ``run.py``."""
+
+    def __init__(self, args, deadline, log):
+        self.args = args
+        self.deadline = deadline
+        self.log = log
+        self.repo = _REPO
+        self.schema = make_table.RESULT_SCHEMA
+
+    def run_dir(self, scale, row_key, seed):
+        """Work directory of another row's run (e.g. its ``eval/`` outputs)."""
+        group, name = row_key.split('/')
+        return os.path.join(self.args.work_dir, scale, group, name, 'seed{}'.format(seed))
+
+    def result(self, scale, row_key, seed):
+        """The result dict of another row's run, or None."""
+        group, name = row_key.split('/')
+        path = os.path.join(self.args.results_dir, scale, group, name,
+                            'seed{}.json'.format(seed))
+        if not os.path.exists(path):
+            return None
+        with open(path) as f:
+            return json.load(f)
+
+    def run_command(self, cmd, log_path):
+        return run_command(cmd, log_path, self.deadline,
+                           dict(os.environ, OMP_NUM_THREADS=os.environ.get(
+                               'OMP_NUM_THREADS', '1')))
+
+    def mpiexec(self):
+        return (shlex.split(self.args.mpiexec) if self.args.mpiexec else
+                default_mpiexec()) + ['-n', str(self.args.n_ranks)]
+
+    machine_info = staticmethod(machine_info)
+    commit_info = staticmethod(commit_info)
+    read_per_class_ap = staticmethod(_read_per_class_ap)
+
+
+# ------------------------------------------------------------------ main
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Run experiment rows, record results, regenerate RESULTS.md.')
+    parser.add_argument('--rows', default='all',
+                        help="'all', 'ablation', 'results_table', or comma-separated rows "
+                             "(05, 05_cooccurrence, ablation/05_cooccurrence)")
+    parser.add_argument('--seeds', type=int, default=2, help='seeds 0 .. N-1 (default 2)')
+    parser.add_argument('--scale', choices=('toy', 'full'), default='toy')
+    parser.add_argument('--budget-minutes', type=float, default=None,
+                        help='start no run after M minutes and stop a running one then '
+                             '(it resumes next time)')
+    parser.add_argument('--n-ranks', type=int, default=2, help='MPI processes per run')
+    parser.add_argument('--mpiexec', default=None,
+                        help='launcher command (default: the venv mpiexec, '
+                             '--oversubscribe, --allow-run-as-root as root)')
+    parser.add_argument('--results-dir', default=DEFAULT_RESULTS)
+    parser.add_argument('--work-dir', default=DEFAULT_WORK,
+                        help='training/evaluation outputs (default result/experiments)')
+    parser.add_argument('--table', default=os.path.join(_REPO, 'experiments', 'RESULTS.md'))
+    parser.add_argument('--readme', nargs='*', default=[
+        os.path.join(_REPO, 'README.md'), os.path.join(_REPO, 'docs', 'readme_reproduce.md')])
+    parser.add_argument('--force', action='store_true', help='rerun finished runs too')
+    parser.add_argument('--keep-stale', action='store_true',
+                        help='do not rerun results whose config changed (marked stale)')
+    parser.add_argument('--dry-run', action='store_true', help='list the plan only')
+    parser.add_argument('--table-only', action='store_true',
+                        help='only regenerate the tables from the result files')
+    return parser.parse_args(argv)
+
+
+def plan(rows, seeds, scale, args):
+    """``[(row, seed, status)]`` in execution order (seed-major)."""
+    out = []
+    for seed in range(seeds):
+        for row in rows:
+            status = run_status(args.results_dir, scale, row, seed)
+            out.append((row, seed, status))
+    return out
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    args.results_dir = os.path.abspath(args.results_dir)
+    args.work_dir = os.path.abspath(args.work_dir)
+    if args.seeds < 1:
+        sys.stderr.write('error: --seeds must be >= 1\n')
+        return 2
+    rows = discover_rows()
+    try:
+        selected = select_rows(args.rows, rows)
+    except ValueError as e:
+        sys.stderr.write('error: {}\n'.format(e))
+        return 2
+    status = 0
+    if not args.table_only:
+        todo = plan(selected, args.seeds, args.scale, args)
+        counts = collections.Counter(s for _, _, s in todo)
+        print('run.py: {} scale, {} row(s) x {} seed(s): {}'.format(
+            args.scale, len(selected), args.seeds,
+            ', '.join('{} {}'.format(n, s) for s, n in sorted(counts.items()))))
+        deadline = Deadline(args.budget_minutes)
+        pending = []
+        for row, seed, state in todo:
+            if state == 'done' and not args.force:
+                print('  skip {} seed {} (done)'.format(row.key, seed))
+                continue
+            if state == 'stale' and args.keep_stale and not args.force:
+                print('  keep {} seed {} (stale: config changed)'.format(row.key, seed))
+                continue
+            if args.dry_run:
+                print('  would run {} seed {} ({})'.format(row.key, seed, state))
+                continue
+            if deadline.expired():
+                pending.append((row, seed))
+                continue
+            print('  run {} seed {} ({}) ...'.format(row.key, seed, state))
+            sys.stdout.flush()
+            start = time.time()
+            try:
+                result = execute(row, args.scale, seed, args, deadline)
+            except BudgetExceeded:
+                print('    budget exhausted: stopped (resumes next time)')
+                pending.append((row, seed))
+                continue
+            except (RunError, ValueError) as e:
+                print('    FAILED: {}'.format(e))
+                status = 1
+                continue
+            print('    mAP {:.2f} in {:.1f} min'.format(100 * result['map'],
+                                                        (time.time() - start) / 60))
+            sys.stdout.flush()
+            make_table.write_results_md(args.results_dir, args.table, args.readme)
+        if pending:
+            print('run.py: budget exhausted, {} run(s) pending: {}'.format(
+                len(pending), ', '.join('{} seed {}'.format(r.key, s) for r, s in pending)))
+            status = status or 3
+    if not args.dry_run:
+        try:
+            make_table.write_results_md(args.results_dir, args.table, args.readme)
+        except ValueError as e:
+            sys.stderr.write('error: {}\n'.format(e))
+            return 2
+        print('run.py: wrote {}'.format(args.table))
+    return status
+
+
+if __name__ == '__main__':
+    sys.exit(main())
