@@ -97,21 +97,23 @@ def _build_and_step(config):
     classes = _toy_classes()
     if config['train_chain']['cooccurrence'] == 'mine':
         config['train_chain']['cooccurrence'] = 'hierarchy_parts'   # needs real data
+    config['model'].update(min_size=64, max_size=96)   # the prediction below stays tiny
     chainer.global_config.train = True
     np.random.seed(0)
     model = builder.build_model(config, len(classes), None)
     chain, pairs = builder.build_train_chain(config, model, classes, _NoData(), None)
     assert model.bbox_head.classifier == config['model']['classifier']
     n = len(classes)
+    # two images: the local BN of the smallest levels sees more than one value
     img = np.random.uniform(-100, 100, (3, 64, 64)).astype(np.float32)
     bbox = np.array([[8, 8, 56, 40], [20, 12, 40, 30]], dtype=np.float32)
     person = classes.mids.index('/m/01g317')
     face = classes.mids.index('/m/0dzct')
     label = np.array([person, face], dtype=np.int32)
     img_label = np.array([person], dtype=np.int32)
-    args = ([img], [bbox], [label])
+    args = ([img, img[:, ::-1].copy()], [bbox, bbox], [label, label])
     if 'img_label' in builder.train_keys(config['train_chain']):
-        args += ([img_label],)
+        args += ([img_label, img_label],)
     loss = chain(*args)
     assert np.isfinite(float(loss.array))
     loss.backward()

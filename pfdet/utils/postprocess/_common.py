@@ -218,6 +218,7 @@ def overlapping_pairs(bbox, label, min_iou=0.):
         group_band = band - np.repeat(shift, len(band) // 4, axis=0)
         group = (group * n_band[0] + group_band[:, 0]) * n_band[1] \
             + group_band[:, 1]
+        _, group = np.unique(group, return_inverse=True)
     x0 = bbox[box, 1] - bbox[box, 1].min()
     stretch = (x0 + width[box]).max() + 1.
     key = x0 + group * stretch
@@ -225,10 +226,13 @@ def overlapping_pairs(bbox, label, min_iou=0.):
     key = key[xorder]
     box = box[xorder]
     if band is not None:
-        band, group_band = band[xorder], group_band[xorder]
+        bw, bh = band[xorder, 0], band[xorder, 1]
+        gw, gh = group_band[xorder, 0], group_band[xorder, 1]
     n = len(box)
-    # the margin only adds candidates (checked exactly below)
-    bound = key + (1. - min_iou) * width[box] + 1e-9 * stretch
+    # the margin covers the rounding of the keys; it only adds candidates
+    # (checked exactly below) and stays far below the gap between groups
+    margin = 1e-9 * stretch + 16 * np.spacing(key[-1])
+    bound = key + (1. - min_iou) * width[box] + margin
     end = np.searchsorted(key, bound, side='right')
     count = np.maximum(end - np.arange(n) - 1, 0)
     total = np.cumsum(count)
@@ -249,8 +253,8 @@ def overlapping_pairs(bbox, label, min_iou=0.):
                 np.arange(first, last) + 1 - (np.cumsum(c) - c), c)
             if band is not None:
                 # count each pair once: in the group of its lower bands
-                hit = (np.minimum(band[i], band[j]) == group_band[i]).all(
-                    axis=1)
+                hit = (np.minimum(bw[i], bw[j]) == gw[i]) & (
+                    np.minimum(bh[i], bh[j]) == gh[i])
                 i, j = i[hit], j[hit]
             h = np.minimum(y_max[i], y_max[j]) - np.maximum(y_min[i],
                                                             y_min[j])

@@ -3,6 +3,11 @@ import numpy as np
 from pfdet.utils.postprocess import _common
 
 
+# Largest IoU matrix (non-heads x heads, summed over labels) computed
+# densely; above it, the best head comes from the overlapping pairs.
+_DENSE_LIMIT = 2 ** 22
+
+
 def non_maximum_weighted(bbox, score, label=None, iou_thresh=0.55,
                          weight=None, score_thresh=0., return_index=False):
     """Class-wise non-maximum weighted (NMW) fusion of one image.
@@ -92,15 +97,29 @@ def nmw_index(bbox, score, label, iou_thresh, weight=None, score_thresh=0.):
     slot = np.empty(n, np.int64)
     slot[heads] = np.arange(len(heads))
     w = sc.copy()  # heads count with IoU 1
-    for r0, r1, c0, c1 in _common.label_blocks(lb[others], lb[heads]):
-        rows, cols = others[r0:r1], heads[c0:c1]
-        iou = _common.iou_matrix(bb[rows], bb[cols], ar[rows], ar[cols])
-        ok = (lb[rows][:, None] == lb[cols][None, :]) & (
-            cols[None, :] < rows[:, None]) & (iou > iou_thresh)
-        iou = np.where(ok, iou, -1.)
-        best = np.argmax(iou, axis=1)
-        slot[rows] = c0 + best
-        w[rows] *= iou[np.arange(len(rows)), best]
+    n_label = np.max(lb) - np.min(lb) + 1
+    dense = np.dot(np.bincount(lb[others] - lb.min(), minlength=n_label),
+                   np.bincount(lb[heads] - lb.min(), minlength=n_label))
+    if dense <= _DENSE_LIMIT:
+        for r0, r1, c0, c1 in _common.label_blocks(lb[others], lb[heads]):
+            rows, cols = others[r0:r1], heads[c0:c1]
+            iou = _common.iou_matrix(bb[rows], bb[cols], ar[rows], ar[cols])
+            ok = (lb[rows][:, None] == lb[cols][None, :]) & (
+                cols[None, :] < rows[:, None]) & (iou > iou_thresh)
+            iou = np.where(ok, iou, -1.)
+            best = np.argmax(iou, axis=1)
+            slot[rows] = c0 + best
+            w[rows] *= iou[np.arange(len(rows)), best]
+    else:  # many boxes per label: only the overlapping pairs
+        src, dst, iou = _common.overlapping_pairs(bb, lb, iou_thresh)
+        hit = (iou > iou_thresh) & is_head[src] & ~is_head[dst]
+        src, dst, iou = src[hit], dst[hit], iou[hit]
+        best = np.lexsort((src, -iou, dst))
+        first = np.ones(len(best), bool)
+        first[1:] = dst[best][1:] != dst[best][:-1]
+        best = best[first]
+        slot[dst[best]] = slot[src[best]]
+        w[dst[best]] *= iou[best]
     den = np.bincount(slot, weights=w, minlength=len(heads))
     fused = np.stack([np.bincount(slot, weights=w * bb[:, k],
                                   minlength=len(heads))

@@ -3,6 +3,7 @@
 from pfdet.links.model.pfdet.backbones import backbone_names  # NOQA
 from pfdet.links.model.pfdet.backbones import build_backbone  # NOQA
 from pfdet.links.model.pfdet.backbones import default_fpn_channel  # NOQA
+from pfdet.links.model.pfdet.backbones import disable_frozen_updates  # NOQA
 from pfdet.links.model.pfdet.backbones import freeze_bn  # NOQA
 from pfdet.links.model.pfdet.backbones import freeze_layers  # NOQA
 from pfdet.links.model.pfdet.backbones import FrozenBatchNormalization  # NOQA

@@ -22,15 +22,12 @@ from chainercv.links.model.fpn.misc import choice
 from chainercv.links.model.fpn.misc import smooth_l1
 from chainercv import utils
 
+from pfdet.functions import roi_average_align_2d
 from pfdet.links.model.pfdet.rpn import _array
 from pfdet.links.model.pfdet.rpn import _decode_boxes
 from pfdet.links.model.pfdet.rpn import _encode_boxes
-
-try:
-    from pfdet.functions import roi_average_align_2d
-except ImportError:  # pragma: no cover - until pfdet.functions exists
-    # Chainer's CPU kernel is a Python loop (very slow), see stack.md 3.1.
-    from chainer.functions import roi_average_align_2d
+from pfdet.utils import non_maximum_suppression
+from pfdet.utils import non_maximum_weighted
 
 
 class PFDetBboxHead(chainer.Chain):
@@ -365,25 +362,10 @@ def _suppress(bbox, score, label, method, thresh):
     if len(bbox) == 0:
         return bbox, score, label
     if method == 'nmw':
-        from pfdet.utils import non_maximum_weighted
         out = non_maximum_weighted(bbox, score, label, iou_thresh=thresh)
-        return out[0], out[1], out[2]
-    try:
-        from pfdet.utils import non_maximum_suppression
-    except ImportError:  # pragma: no cover - until pfdet.utils exists
-        return _classwise_nms(bbox, score, label, thresh)
-    out = non_maximum_suppression(bbox, score, label, iou_thresh=thresh)
+    else:
+        out = non_maximum_suppression(bbox, score, label, iou_thresh=thresh)
     return out[0], out[1], out[2]
-
-
-def _classwise_nms(bbox, score, label, thresh):
-    # shift classes apart so that a single class-agnostic NMS is class-wise
-    offset = (bbox.max() + 1) * label.astype(np.float32)[:, None]
-    order = argsort(-score)
-    keep = utils.non_maximum_suppression(
-        (bbox + offset)[order], thresh)
-    keep = order[keep]
-    return bbox[keep], score[keep], label[keep]
 
 
 def bbox_head_loss_pre(rois, roi_indices, std, bboxes, labels, n_sample=512,

@@ -20,6 +20,8 @@ from chainercv.links.model.fpn.misc import exp_clip
 from chainercv.links.model.fpn.misc import smooth_l1
 from chainercv import utils
 
+from pfdet.utils import non_maximum_suppression
+
 
 class RPN(chainer.Chain):
     """Region Proposal Network of Feature Pyramid Networks.
@@ -224,10 +226,6 @@ class RPN(chainer.Chain):
 
 def _nms_index(bbox, score, thresh, limit):
     # class-agnostic NMS (suppress at IoU >= thresh) of boxes sorted by score
-    try:
-        from pfdet.utils import non_maximum_suppression
-    except ImportError:  # pragma: no cover
-        return utils.non_maximum_suppression(bbox, thresh, limit=limit)
     if len(bbox) == 0:
         return cuda.get_array_module(bbox).zeros((0,), dtype=np.int32)
     index = non_maximum_suppression(

@@ -16,12 +16,6 @@ from pfdet.links.model.pfdet.bbox_head import matched_label_mask
 from pfdet.links.model.pfdet.bbox_head import PFDetBboxHead
 
 
-def _require_nmw():
-    utils = pytest.importorskip('pfdet.utils')
-    if not hasattr(utils, 'non_maximum_weighted'):
-        pytest.skip('pfdet.utils.non_maximum_weighted not available yet')
-
-
 SCALES = (1 / 4, 1 / 8, 1 / 16, 1 / 32, 1 / 64)
 IMG = 256
 
@@ -147,8 +141,6 @@ def _decode_head(classifier='sigmoid', suppression='nms'):
 
 @pytest.mark.parametrize('suppression', ['nms', 'nmw'])
 def test_decode_sigmoid_closed_form(suppression):
-    if suppression == 'nmw':
-        _require_nmw()
     head, rois, rois_l, idx_l, locs, confs = _decode_head(
         suppression=suppression)
     bboxes, labels, scores = head.decode(

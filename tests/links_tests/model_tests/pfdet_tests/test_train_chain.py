@@ -287,3 +287,55 @@ def test_training_reduces_loss_and_finds_objects():
             same = pl == l
             assert same.any()
             assert bbox_iou(b[None], pb[same]).max() >= 0.5
+
+
+def test_real_fixture_smoke(shared):
+    # real photographs, hierarchy-expanded ground truth, verified image
+    # labels, pairs mined from the fixture: one forward/backward step
+    from chainercv.links.model.fpn.misc import scale_img
+    from pfdet.datasets import ClassHierarchy
+    from pfdet.datasets import OpenImagesBboxDataset
+    from pfdet.datasets import read_bbox_csv
+    from pfdet.datasets import read_class_descriptions
+    from pfdet.datasets import read_image_labels_csv
+    from pfdet.links import cooccurrence_pairs_matrix
+    from pfdet.links import mine_cooccurrence_pairs
+
+    fixture = shared('data', 'real_fixture')
+    hierarchy = ClassHierarchy.from_json(shared(
+        'data', 'open_images_metadata',
+        'bbox_labels_500_hierarchy.DERIVED.json'))
+    class_mids, _ = read_class_descriptions(shared(
+        'data', 'open_images_metadata',
+        'challenge-2018-class-descriptions-500.csv'))
+    bbox_csv = fixture + '/annotations-bbox.csv'
+    labels_csv = fixture + '/annotations-human-imagelabels.csv'
+    dataset = OpenImagesBboxDataset(
+        bbox_csv, fixture + '/images', image_labels_csv=labels_csv,
+        class_mids=class_mids, hierarchy=hierarchy, expand_hierarchy=True)
+    pairs, _ = mine_cooccurrence_pairs(
+        read_bbox_csv(bbox_csv), read_image_labels_csv(labels_csv),
+        class_mids, hierarchy=hierarchy, ann_thresh=1.0)
+    assert len(pairs) > 0
+
+    np.random.seed(0)
+    model = limit_proposals(PFDet(len(class_mids), backbone=StubExtractor(),
+                                  min_size=64, max_size=96,
+                                  head_fc_channels=16))
+    chain = PFDetTrainChain(
+        model, ancestor_matrix=hierarchy.ancestor_matrix(class_mids),
+        cooccurrence_pairs=cooccurrence_pairs_matrix(pairs, class_mids),
+        head_n_sample=32, rpn_n_sample=32)
+    imgs, bboxes, labels, img_labels = [], [], [], []
+    for i in range(2):
+        img, bbox, label, img_label = dataset.slice[
+            :, ('img', 'bbox', 'label', 'img_label')][i]
+        img, scale = scale_img(img, 64, 96)
+        imgs.append(img - model.extractor.mean)
+        bboxes.append(bbox * scale)
+        labels.append(label)
+        img_labels.append(img_label)
+    loss, obs = _run(chain, imgs, bboxes, labels, img_labels=img_labels)
+    assert all(np.isfinite(v) for v in obs.values())
+    chain.cleargrads()
+    loss.backward()
