@@ -85,8 +85,9 @@ def main():
     bbox = np.concatenate(bboxes)
     score = np.concatenate(scores)
     label = np.concatenate(labels)
-    print('cores: {}  OMP_NUM_THREADS={}'.format(
-        os.cpu_count(), os.environ.get('OMP_NUM_THREADS', '(unset)')))
+    print('cores: {}  OMP_NUM_THREADS={}  load average: {:.1f}'.format(
+        os.cpu_count(), os.environ.get('OMP_NUM_THREADS', '(unset)'),
+        os.getloadavg()[0]))
     print('input: {} models x {} boxes = {} boxes, {} classes, {} objects; '
           'median of {}'.format(N_MODEL, N_PER_MODEL, len(bbox), N_CLASS,
                                 N_OBJECT, N_REPEAT))

@@ -3,9 +3,9 @@
 512 RoIs x 256 channels x 7x7 output, sampling ratio 2 (the FPN head's
 setting), on one 256x50x50 feature map at stride 16 (an 800x800 image).
 Chainer's CPU implementation loops in Python over every output element, so it
-is timed on the first 8 RoIs only and scaled linearly to 512 (its cost is
-the same for every output element of a given sampling grid). Ours: median of
-5 runs, forward (and forward + backward), including the per-call sampling
+is timed on the first 4 RoIs only (median of 3 runs) and scaled linearly to
+512 (its cost is the same for every output element of a given sampling
+grid). Ours: median of 5 runs, forward (and forward + backward), including the per-call sampling
 plan.
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_roi_align.py``
@@ -23,7 +23,8 @@ from pfdet.functions import roi_average_align_2d
 
 N_ROI, N_CHANNEL, SIZE, STRIDE = 512, 256, 50, 16
 OUTSIZE, SAMPLING_RATIO = 7, 2
-N_ROI_CHAINER = 8
+N_ROI_CHAINER = 4
+N_REPEAT_CHAINER = 3
 N_REPEAT = 5
 
 
@@ -61,19 +62,22 @@ def main():
     x, rois, roi_indices, gy = make_inputs()
     k = N_ROI_CHAINER
     sub = (x, rois[:k], roi_indices[:k], gy[:k])
-    print('cores: {}  OMP_NUM_THREADS={}'.format(
-        os.cpu_count(), os.environ.get('OMP_NUM_THREADS', '(unset)')))
+    print('cores: {}  OMP_NUM_THREADS={}  load average: {:.1f}'.format(
+        os.cpu_count(), os.environ.get('OMP_NUM_THREADS', '(unset)'),
+        os.getloadavg()[0]))
     print('input: x {}, {} RoIs, outsize {}, sampling_ratio {}, '
           'spatial_scale 1/{}'.format(x.shape, N_ROI, OUTSIZE,
                                       SAMPLING_RATIO, STRIDE))
 
-    t_ch_fwd, (y_ch, _) = timed(run, F.roi_average_align_2d, *sub, False)
-    t_ch_all, (_, gx_ch) = timed(run, F.roi_average_align_2d, *sub, True)
+    t_ch_fwd, (y_ch, _) = timed(run, F.roi_average_align_2d, *sub, False,
+                                repeat=N_REPEAT_CHAINER)
+    t_ch_all, (_, gx_ch) = timed(run, F.roi_average_align_2d, *sub, True,
+                                 repeat=N_REPEAT_CHAINER)
     scale = N_ROI / k
-    print('chainer (CPU loop), {} RoIs: fwd {:.2f} s, fwd+bwd {:.2f} s; '
-          'x{:.0f} -> {} RoIs: fwd {:.1f} s, fwd+bwd {:.1f} s'.format(
-              k, t_ch_fwd, t_ch_all, scale, N_ROI, t_ch_fwd * scale,
-              t_ch_all * scale))
+    print('chainer (CPU loop), {} RoIs (median of {}): fwd {:.2f} s, '
+          'fwd+bwd {:.2f} s; x{:.0f} -> {} RoIs: fwd {:.1f} s, fwd+bwd '
+          '{:.1f} s'.format(k, N_REPEAT_CHAINER, t_ch_fwd, t_ch_all, scale,
+                            N_ROI, t_ch_fwd * scale, t_ch_all * scale))
 
     _, (y_sub, gx_sub) = timed(run, roi_average_align_2d, *sub, True)
     print('max |ours - chainer| on the {} RoIs: y {:.2e}, gx {:.2e}'.format(

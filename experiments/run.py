@@ -34,6 +34,7 @@ every selected run has a result, 3 when the budget left some pending, 1 when a r
 
 import argparse
 import collections
+import copy
 import datetime
 import hashlib
 import importlib
@@ -61,8 +62,13 @@ GROUPS = ('ablation', 'results_table')
 DEFAULT_RESULTS = os.path.join(_REPO, 'experiments', 'results')
 DEFAULT_WORK = os.path.join(_REPO, 'result', 'experiments')
 
-#: Config sections that cannot change a result (excluded from the config hash).
-_HASH_EXCLUDED = ('log',)
+#: Validation images of the in-training progress evaluation at toy scale (run.py evaluates
+#: every run on the whole split with examples/evaluate.py afterwards).
+TOY_TRAIN_EVAL_IMAGES = 8
+
+#: Config keys excluded from the config hash: the log settings cannot change a result, and
+#: the seed is recorded on its own (the hash identifies the row's config across seeds).
+_HASH_EXCLUDED = ('log', 'seed')
 
 
 class RunError(RuntimeError):
@@ -97,20 +103,17 @@ class Row(object):
     def config(self, scale):
         """A deep copy of the row's config at ``scale`` (train rows)."""
         from experiments.pfdet.ablation import CONFIG_ATTR
-        import copy
         attr = CONFIG_ATTR[scale]
         if not hasattr(self.module, attr):
             raise ValueError('{}: defines no {!r} (scale {})'.format(self.key, attr, scale))
         return copy.deepcopy(getattr(self.module, attr))
 
-    def config_sha(self, scale, seed=None):
+    def config_sha(self, scale):
+        """Hash of the row's config at ``scale`` (None for rows without a config)."""
         if self.kind != 'train':
             sha = getattr(self.module, 'config_sha', None)
             return sha(scale) if sha else None
-        config = self.config(scale)
-        if seed is not None:
-            config['seed'] = seed
-        return config_sha256(config)
+        return config_sha256(self.config(scale))
 
     def info(self):
         """:class:`~experiments.make_table.RowInfo` for the table generator."""
@@ -119,7 +122,7 @@ class Row(object):
         sha = {}
         for scale in ('toy', 'full'):
             try:
-                sha[scale] = self.config_sha(scale, seed=0)
+                sha[scale] = self.config_sha(scale)
             except Exception:
                 sha[scale] = None
         return make_table.RowInfo(
@@ -176,7 +179,7 @@ def select_rows(spec, rows):
 # ------------------------------------------------------------------ bookkeeping
 
 def config_sha256(config):
-    """SHA-256 of a config without the sections of :data:`_HASH_EXCLUDED`."""
+    """SHA-256 of a config without the keys of :data:`_HASH_EXCLUDED`."""
     data = {k: v for k, v in config.items() if k not in _HASH_EXCLUDED}
     text = json.dumps(data, sort_keys=True, default=str, separators=(',', ':'))
     return hashlib.sha256(text.encode('utf-8')).hexdigest()
@@ -198,7 +201,7 @@ def run_status(results_dir, scale, row, seed):
     with open(path) as f:
         result = json.load(f)
     make_table.check_result(result, path)
-    sha = row.config_sha(scale, seed)
+    sha = row.config_sha(scale)
     if sha is not None and result['config_sha256'] != sha:
         return 'stale'
     return 'done'
@@ -436,6 +439,20 @@ def execute_train_row(row, scale, seed, args, deadline, log=print):
         f.write(sha + '\n')
     write_config_file(cfg_path, config, 'Resolved config of {} ({} scale, seed {}), written '
                       'by experiments/run.py.'.format(row.key, scale, seed))
+    train_cfg_path = cfg_path
+    if args.train_eval_images is not None:
+        # The evaluation inside train_multi.py is only a progress check here: restricting it
+        # to the first images changes nothing in training; the reported numbers come from
+        # evaluate.py on the whole validation split.
+        train_config = copy.deepcopy(config)
+        n_val = train_config['dataset']['n_val_images']
+        train_config['dataset']['n_val_images'] = args.train_eval_images if n_val is None \
+            else min(n_val, args.train_eval_images)
+        train_cfg_path = os.path.join(rdir, 'train_config.py')
+        write_config_file(train_cfg_path, train_config, 'Training config of {} ({} scale, '
+                          'seed {}): config.py with the in-training evaluation on the first '
+                          '{} validation images.'.format(row.key, scale, seed,
+                                                         args.train_eval_images))
 
     timing_path = os.path.join(rdir, 'wall_time.json')
     timing = {'train': 0.0, 'eval': 0.0}
@@ -450,7 +467,7 @@ def execute_train_row(row, scale, seed, args, deadline, log=print):
     model = os.path.join(train_dir, 'model_final.npz')
     if not os.path.exists(model):
         cmd = mpi + [sys.executable, os.path.join(_REPO, 'examples', 'train_multi.py'),
-                     '--config', cfg_path, '--out', train_dir, '--resume', 'auto']
+                     '--config', train_cfg_path, '--out', train_dir, '--resume', 'auto']
         start = time.time()
         try:
             run_command(cmd, os.path.join(rdir, 'train.log'), deadline, env)
@@ -586,6 +603,11 @@ def parse_args(argv=None):
     parser.add_argument('--table', default=os.path.join(_REPO, 'experiments', 'RESULTS.md'))
     parser.add_argument('--readme', nargs='*', default=[
         os.path.join(_REPO, 'README.md'), os.path.join(_REPO, 'docs', 'readme_reproduce.md')])
+    parser.add_argument('--train-eval-images', type=int, default=None,
+                        help='validation images of the progress evaluation inside '
+                             'train_multi.py (default: %d at toy scale, all at full scale); '
+                             'results always come from evaluate.py on the whole split'
+                             % TOY_TRAIN_EVAL_IMAGES)
     parser.add_argument('--force', action='store_true', help='rerun finished runs too')
     parser.add_argument('--keep-stale', action='store_true',
                         help='do not rerun results whose config changed (marked stale)')
@@ -607,6 +629,8 @@ def plan(rows, seeds, scale, args):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.train_eval_images is None and args.scale == 'toy':
+        args.train_eval_images = TOY_TRAIN_EVAL_IMAGES
     args.results_dir = os.path.abspath(args.results_dir)
     args.work_dir = os.path.abspath(args.work_dir)
     if args.seeds < 1:

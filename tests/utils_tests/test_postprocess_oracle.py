@@ -5,6 +5,7 @@ non_maximum_suppression (per class), and a naive sequential Soft-NMS written
 here. Inputs are seeded random boxes with continuous scores and coordinates
 (no score ties, no IoU exactly at a threshold).
 """
+import sys
 import warnings
 
 import numpy as np
@@ -143,7 +144,13 @@ def test_soft_nms_equals_ensemble_boxes(seed, method, eb_method, thresh):
 
 @pytest.mark.parametrize('seed', range(4))
 @pytest.mark.parametrize('iou_thresh', [0.4, 0.55, 0.7])
-def test_nmw_equals_ensemble_boxes(seed, iou_thresh):
+@pytest.mark.parametrize('crowded_path', [False, True])
+def test_nmw_equals_ensemble_boxes(seed, iou_thresh, crowded_path,
+                                   monkeypatch):
+    if crowded_path:  # the pair-based path used for crowded labels
+        monkeypatch.setattr(
+            sys.modules['pfdet.utils.postprocess.non_maximum_weighted'],
+            '_DENSE_LIMIT', 0)
     bboxes, scores, labels = random_models(seed + 20)
     rng = np.random.RandomState(seed)
     weights = rng.uniform(0.5, 2, len(bboxes))

@@ -18,7 +18,7 @@ PREVIOUS = '07_context_head'
 
 
 def delta(base):
-    model = dict(LARGER_BACKBONE[base['model']['backbone']])
+    model = LARGER_BACKBONE[base['model']['backbone']](base)
     model['anchor_scales'] = EXTRA_ANCHOR_SCALES
     return {'model': model}
 

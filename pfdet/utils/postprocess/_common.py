@@ -27,7 +27,7 @@ from chainer.backends import cuda
 
 
 # Upper bound on candidate pairs handled in one vectorised chunk.
-_PAIR_CHUNK = 2 ** 21
+_PAIR_CHUNK = 2 ** 18
 
 
 class _Context(object):
@@ -145,18 +145,6 @@ def area(bbox):
     return (bbox[:, 2] - bbox[:, 0]) * (bbox[:, 3] - bbox[:, 1])
 
 
-def pair_iou(bbox_a, bbox_b, area_a, area_b):
-    """Elementwise IoU of two (P, 4) arrays; 0 where the union is 0."""
-    h = np.minimum(bbox_a[:, 2], bbox_b[:, 2]) - np.maximum(
-        bbox_a[:, 0], bbox_b[:, 0])
-    w = np.minimum(bbox_a[:, 3], bbox_b[:, 3]) - np.maximum(
-        bbox_a[:, 1], bbox_b[:, 1])
-    inter = np.maximum(h, 0.) * np.maximum(w, 0.)
-    union = area_a + area_b - inter
-    return np.divide(inter, union, out=np.zeros_like(inter),
-                     where=union > 0)
-
-
 def iou_matrix(bbox_a, bbox_b, area_a, area_b):
     """(N, M) IoU between two box arrays; 0 where the union is 0."""
     h = np.minimum(bbox_a[:, None, 2], bbox_b[None, :, 2]) - np.maximum(
@@ -260,7 +248,9 @@ def overlapping_pairs(bbox, label, min_iou=0.):
                                                             y_min[j])
             hit = h > 0
             i, j, h = i[hit], j[hit], h[hit]
-            w = np.minimum(x_max[i], x_max[j]) - x_min[j]
+            # same arithmetic as iou_matrix, so that both agree bit for bit
+            w = np.minimum(x_max[i], x_max[j]) - np.maximum(x_min[i],
+                                                            x_min[j])
             hit = w > 0
             i, j = i[hit], j[hit]
             inter = h[hit] * w[hit]

@@ -3,8 +3,9 @@ import numpy as np
 from pfdet.utils.postprocess import _common
 
 
-# Largest IoU matrix (non-heads x heads, summed over labels) computed
-# densely; above it, the best head comes from the overlapping pairs.
+# Above this sum over labels of (boxes per label) ** 2, heads and their
+# members come from the overlapping pairs instead of rounds and dense
+# IoU blocks.
 _DENSE_LIMIT = 2 ** 22
 
 
@@ -28,6 +29,12 @@ def non_maximum_weighted(bbox, score, label=None, iou_thresh=0.55,
        :math:`\\sum_i s_i \\mathrm{IoU}(b_i, h) b_i /
        \\sum_i s_i \\mathrm{IoU}(b_i, h)` (the head counts with IoU 1) with
        the head's (weighted) score.
+
+    Heads come from the rounds of
+    :func:`pfdet.utils.postprocess._common.greedy_nms` and each member's
+    head from dense same-label IoU blocks; for crowded labels (the sum of
+    squared label sizes above ``2 ** 22``) both come from the list of
+    overlapping pairs instead. No loop runs over boxes.
 
     Differences from ensemble-boxes: boxes are
     ``(y_min, x_min, y_max, x_max)`` in pixels, not clipped, and fused in
@@ -89,18 +96,16 @@ def nmw_index(bbox, score, label, iou_thresh, weight=None, score_thresh=0.):
     n = len(order)
     if n == 0:
         return order, np.zeros((0, 4)), np.zeros(0)
-    is_head = _common.greedy_nms(bb, lb, iou_thresh, strict=True)
-    heads = np.flatnonzero(is_head)
-    others = np.flatnonzero(~is_head)
+    n_per_label = np.bincount(lb - lb.min())
     # Each other box joins the earlier head with the highest IoU (the first
     # such head on ties, as ensemble-boxes scans heads in creation order).
-    slot = np.empty(n, np.int64)
-    slot[heads] = np.arange(len(heads))
     w = sc.copy()  # heads count with IoU 1
-    n_label = np.max(lb) - np.min(lb) + 1
-    dense = np.dot(np.bincount(lb[others] - lb.min(), minlength=n_label),
-                   np.bincount(lb[heads] - lb.min(), minlength=n_label))
-    if dense <= _DENSE_LIMIT:
+    slot = np.empty(n, np.int64)
+    if np.dot(n_per_label, n_per_label) <= _DENSE_LIMIT:
+        is_head = _common.greedy_nms(bb, lb, iou_thresh, strict=True)
+        heads = np.flatnonzero(is_head)
+        others = np.flatnonzero(~is_head)
+        slot[heads] = np.arange(len(heads))
         for r0, r1, c0, c1 in _common.label_blocks(lb[others], lb[heads]):
             rows, cols = others[r0:r1], heads[c0:c1]
             iou = _common.iou_matrix(bb[rows], bb[cols], ar[rows], ar[cols])
@@ -110,9 +115,14 @@ def nmw_index(bbox, score, label, iou_thresh, weight=None, score_thresh=0.):
             best = np.argmax(iou, axis=1)
             slot[rows] = c0 + best
             w[rows] *= iou[np.arange(len(rows)), best]
-    else:  # many boxes per label: only the overlapping pairs
+    else:  # crowded labels: work on the overlapping pairs only
         src, dst, iou = _common.overlapping_pairs(bb, lb, iou_thresh)
-        hit = (iou > iou_thresh) & is_head[src] & ~is_head[dst]
+        hit = iou > iou_thresh
+        src, dst, iou = src[hit], dst[hit], iou[hit]
+        is_head = _common.greedy_keep(n, src, dst)
+        heads = np.flatnonzero(is_head)
+        slot[heads] = np.arange(len(heads))
+        hit = is_head[src] & ~is_head[dst]
         src, dst, iou = src[hit], dst[hit], iou[hit]
         best = np.lexsort((src, -iou, dst))
         first = np.ones(len(best), bool)

@@ -1,0 +1,390 @@
+"""Bookkeeping of ``experiments/run.py`` and the table generator ``experiments/make_table.py``.
+
+No training here: the training and evaluation commands are replaced by a stub that writes
+the files the real scripts write, and the tables are generated from **fake** result files
+(made-up mAPs chosen so that every expected cell can be computed by hand).
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+from experiments import make_table  # NOQA: E402
+from experiments import run  # NOQA: E402
+
+
+# ------------------------------------------------------------------ helpers
+
+def _fake_result(row, seed, map_, aps=None, scale='toy', sha='0' * 64, pairs=()):
+    aps = aps or {}
+    return {
+        'schema': make_table.RESULT_SCHEMA, 'row': row, 'scale': scale, 'seed': seed,
+        'map': map_, 'config_sha256': sha, 'label': row, 'previous': None,
+        'ap_per_class': {mid: {'name': name, 'ap': ap, 'n_gt': 10}
+                         for mid, (name, ap) in aps.items()},
+        'cooccurrence_pairs': [list(p) for p in pairs],
+        'wall_time_s': {'train': 60.0, 'eval': 6.0, 'total': 66.0},
+        'machine': {'n_cpu': 2, 'cpu': 'fake', 'n_ranks': 2},
+        'commit': {'sha': 'abcdef1234567', 'dirty': False},
+    }
+
+
+def _write(results_dir, result):
+    group, name = result['row'].split('/')
+    path = os.path.join(results_dir, result['scale'], group, name,
+                        'seed{}.json'.format(result['seed']))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(result, f)
+    return path
+
+
+def _infos():
+    I = make_table.RowInfo
+    return {
+        'ablation/00_a': I('ablation/00_a', 'Baseline', 'ablation', 60.0, None, None),
+        'ablation/01_b': I('ablation/01_b', '+ b', 'ablation', 60.3, 0.3, 'ablation/00_a'),
+        'ablation/02_c': I('ablation/02_c', '+ c', 'ablation', 63.4, 3.1, 'ablation/01_b',
+                           paper_per_class={'Human face': (82.7, None), 'Wheel': (48.3, 66.4),
+                                            'Tie': (84.7, 91.5)},
+                           paper_per_class_average=(61.1, 70.3)),
+    }
+
+
+FACE, WHEEL, TIE = '/m/0dzct', '/m/083wq', '/m/01rkbr'
+PAIRS = [('/m/01g317', FACE), ('/m/0k4j', WHEEL)]
+
+
+def _fake_results():
+    # made-up numbers: seed 0 / seed 1
+    out = [
+        _fake_result('ablation/00_a', 0, 0.30), _fake_result('ablation/00_a', 1, 0.32),
+        _fake_result('ablation/01_b', 0, 0.31), _fake_result('ablation/01_b', 1, 0.31),
+        _fake_result('ablation/02_c', 0, 0.40, pairs=PAIRS, aps={
+            FACE: ('Human face', 0.50), WHEEL: ('Wheel', 0.70), TIE: ('Tie', 0.8)}),
+        _fake_result('ablation/02_c', 1, 0.42, pairs=PAIRS, aps={
+            FACE: ('Human face', 0.60), WHEEL: ('Wheel', 0.50), TIE: ('Tie', 0.8)}),
+    ]
+    out[2]['ap_per_class'] = {FACE: {'name': 'Human face', 'ap': 0.40, 'n_gt': 3},
+                              WHEEL: {'name': 'Wheel', 'ap': 0.40, 'n_gt': 3},
+                              TIE: {'name': 'Tie', 'ap': 0.9, 'n_gt': 3}}
+    out[3]['ap_per_class'] = {FACE: {'name': 'Human face', 'ap': 0.45, 'n_gt': 3},
+                              WHEEL: {'name': 'Wheel', 'ap': 0.50, 'n_gt': 3},
+                              TIE: {'name': 'Tie', 'ap': 0.7, 'n_gt': 3}}
+    return out
+
+
+# ------------------------------------------------------------------ make_table
+
+def test_statistics_by_hand():
+    assert make_table.fmt_stat([30.0, 32.0]) == '31.0 ± 1.4 (2)'   # sd = 2 / sqrt(2)
+    assert make_table.fmt_stat([30.0]) == '30.0 (1)'
+    assert make_table.fmt_stat([]) == '—'
+    assert make_table.sign_agreement(0.3, [1.0, 0.0]) == 'mixed'
+    assert make_table.sign_agreement(0.3, [1.0, 2.0]) == 'yes'
+    assert make_table.sign_agreement(-0.3, [1.0, 2.0]) == 'no'
+    assert make_table.sign_agreement(None, [1.0]) == '—'
+
+
+def test_tables_from_fake_results(tmp_path):
+    for r in _fake_results():
+        _write(str(tmp_path), r)
+    results = make_table.load_results(str(tmp_path))
+    text = make_table.generate_markdown(results, _infos())
+    lines = text.splitlines()
+    row0 = [l for l in lines if l.startswith('| 00 |')][0]
+    assert '| 60.0 | — | 31.0 ± 1.4 (2) | — | — |' in row0
+    # 01: seeds 0.31-0.30 = +1, 0.31-0.32 = -1 -> mean 0, mixed signs
+    row1 = [l for l in lines if l.startswith('| 01 |')][0]
+    assert '| 31.0 ± 0.0 (2) | +0.0 (+1.0, -1.0) | mixed |' in row1
+    # 02: +9 and +11 -> +10, paper +3.1 -> yes
+    row2 = [l for l in lines if l.startswith('| 02 |')][0]
+    assert '| 63.4 | +3.1 | 41.0 ± 1.4 (2) | +10.0 (+9.0, +11.0) | yes |' in row2
+    # per-class table: face 40/45 -> 50/60 (+10, +15); wheel 40/50 -> 70/50 (+30, 0)
+    face = [l for l in lines if l.startswith('| Human face |')][0]
+    assert face == ('| Human face | 82.7 | — | — | 42.5 ± 3.5 (2) | 55.0 ± 7.1 (2) | '
+                    '+12.5 (+10.0, +15.0) |')
+    wheel = [l for l in lines if l.startswith('| Wheel |')][0]
+    assert '| 48.3 | 66.4 | +18.1 |' in wheel and '+15.0 (+30.0, +0.0)' in wheel
+    # average over the two part classes: seed 0: 40 -> 60 (+20); seed 1: 47.5 -> 55 (+7.5)
+    avg = [l for l in lines if l.startswith('| **Part-class average**')][0]
+    assert '| 61.1 | 70.3 | +9.2 |' in avg and '+13.8 (+20.0, +7.5)' in avg
+    # Tie is in Table 4 but not a part here: shown as a control, not averaged
+    assert any(l.startswith('| Tie (not a part here: control) |') for l in lines)
+    assert '**holds** (per seed: +20.0, +7.5)' in text
+
+
+def test_criterion_fails_when_one_seed_is_below(tmp_path):
+    results = _fake_results()
+    results[5]['ap_per_class'][FACE]['ap'] = 0.40     # seed 1: 47.5 -> 45.0
+    for r in results:
+        _write(str(tmp_path), r)
+    text = make_table.generate_markdown(make_table.load_results(str(tmp_path)), _infos())
+    assert '**does not hold** (per seed: +20.0, -2.5)' in text
+
+
+def test_stale_results_are_marked(tmp_path):
+    for r in _fake_results():
+        _write(str(tmp_path), r)
+    infos = _infos()
+    infos['ablation/01_b'].current_sha = {'toy': '1' * 64}
+    text = make_table.generate_markdown(make_table.load_results(str(tmp_path)), infos)
+    row1 = [l for l in text.splitlines() if l.startswith('| 01 |')][0]
+    assert '*stale*' in row1
+    row0 = [l for l in text.splitlines() if l.startswith('| 00 |')][0]
+    assert '*stale*' not in row0
+
+
+def test_not_run_rows_and_empty_dir(tmp_path):
+    assert 'No results yet' in make_table.generate_markdown({}, _infos())
+    _write(str(tmp_path), _fake_result('ablation/00_a', 0, 0.3))
+    text = make_table.generate_markdown(make_table.load_results(str(tmp_path)), _infos())
+    assert '| 01 | + b | 60.3 | +0.3 | not run | — | — |' in text
+    assert 'Not run yet' in text
+
+
+@pytest.mark.parametrize('mutate,message', [
+    (lambda r: r.pop('map'), "missing key 'map'"),
+    (lambda r: r.update(seed='0'), "key 'seed' must be int"),
+    (lambda r: r.update(schema='other/9'), 'unknown schema'),
+    (lambda r: r.update(ap_per_class={'x': 1}), r'ap_per_class\[\'x\'\]'),
+])
+def test_bad_result_files_name_the_file(tmp_path, mutate, message):
+    r = _fake_result('ablation/00_a', 0, 0.3)
+    mutate(r)
+    path = _write(str(tmp_path), r)
+    with pytest.raises(ValueError, match=message) as e:
+        make_table.load_results(str(tmp_path))
+    assert path in str(e.value)
+
+
+def test_invalid_json_names_the_file(tmp_path):
+    path = tmp_path / 'toy' / 'x.json'
+    path.parent.mkdir()
+    path.write_text('{not json')
+    with pytest.raises(ValueError, match='x.json: not a valid result file'):
+        make_table.load_results(str(tmp_path))
+
+
+def test_replace_block(tmp_path):
+    path = tmp_path / 'README.md'
+    path.write_text('intro\n{}\nold table\n{}\noutro\n'.format(
+        make_table.BEGIN_MARK, make_table.END_MARK))
+    assert make_table.replace_block(str(path), '| new |\n')
+    assert path.read_text() == 'intro\n{}\n| new |\n{}\noutro\n'.format(
+        make_table.BEGIN_MARK, make_table.END_MARK)
+    other = tmp_path / 'other.md'
+    other.write_text('no markers\n')
+    assert not make_table.replace_block(str(other), 'x')
+    assert other.read_text() == 'no markers\n'
+
+
+# ------------------------------------------------------------------ run.py
+
+def test_select_rows():
+    rows = run.discover_rows()
+    keys = [r.key for r in rows]
+    assert keys[0] == 'ablation/00_baseline'
+    assert [r.key for r in run.select_rows('05', rows)] == ['ablation/05_cooccurrence']
+    assert [r.key for r in run.select_rows('05_cooccurrence,00', rows)] == \
+        ['ablation/00_baseline', 'ablation/05_cooccurrence']
+    assert len(run.select_rows('ablation', rows)) == 9
+    assert run.select_rows('all', rows) == rows
+    with pytest.raises(ValueError, match="no row '42'"):
+        run.select_rows('42', rows)
+
+
+def test_config_hash_ignores_log_and_seed_only():
+    rows = {r.name: r for r in run.discover_rows()}
+    c = rows['00_baseline'].config('toy')
+    sha = run.config_sha256(c)
+    c['log']['interval'] = (1, 'iteration')
+    assert run.config_sha256(c) == sha
+    c['seed'] = 5
+    assert run.config_sha256(c) == sha
+    c['train']['epoch'] = 123
+    assert run.config_sha256(c) != sha
+    assert rows['00_baseline'].config_sha('toy') == sha
+    assert rows['00_baseline'].config_sha('full') != sha
+
+
+def test_write_config_file_round_trips(tmp_path):
+    from pfdet.training import load_config
+    rows = {r.name: r for r in run.discover_rows()}
+    c = rows['08_senet154_anchors'].config('toy')
+    path = str(tmp_path / 'config.py')
+    run.write_config_file(path, c, 'test')
+    assert load_config(path) == c
+
+
+class _Stub(object):
+    """Stands in for train_multi.py / evaluate.py: writes their output files."""
+
+    def __init__(self, fail_eval=False):
+        self.calls = []
+        self.fail_eval = fail_eval
+
+    def __call__(self, cmd, log_path, deadline, env=None):
+        script = os.path.basename(cmd[cmd.index(sys.executable) + 1])
+        out = cmd[cmd.index('--out') + 1]
+        self.calls.append((script, cmd[cmd.index('--config') + 1]))
+        os.makedirs(out, exist_ok=True)
+        if script == 'train_multi.py':
+            with open(os.path.join(out, 'model_final.npz'), 'w') as f:
+                f.write('fake')
+            with open(os.path.join(out, 'args'), 'w') as f:
+                json.dump({'total_iteration': 7, 'n_train_images': 5,
+                           'cooccurrence_pairs': [['/m/01g317', FACE]]}, f)
+        else:
+            if self.fail_eval:
+                raise run.RunError('command failed with status 1: evaluate.py')
+            with open(os.path.join(out, 'result.json'), 'w') as f:
+                json.dump({'map': 0.25, 'n_images': 3, 'n_classes_with_gt': 2}, f)
+            with open(os.path.join(out, 'ap_per_class.csv'), 'w') as f:
+                f.write('LabelName,Name,n_gt_boxes,AP\n{},Human face,4,0.5\n'
+                        '/m/0k4j,Car,0,\n'.format(FACE))
+        return 0.0
+
+
+@pytest.fixture
+def sandbox(tmp_path, monkeypatch):
+    stub = _Stub()
+    monkeypatch.setattr(run, 'run_command', stub)
+    monkeypatch.setattr(run, 'ensure_dataset',
+                        lambda config, log=print: {'root': 'fake', 'meta_sha256': 'f' * 64})
+    argv = ['--results-dir', str(tmp_path / 'results'), '--work-dir', str(tmp_path / 'work'),
+            '--table', str(tmp_path / 'RESULTS.md'), '--readme']
+    return stub, argv, tmp_path
+
+
+def test_runs_records_and_skips(sandbox):
+    stub, argv, tmp = sandbox
+    assert run.main(['--rows', '04,05', '--seeds', '2'] + argv) == 0
+    assert [c[0] for c in stub.calls] == ['train_multi.py', 'evaluate.py'] * 4
+    path = tmp / 'results' / 'toy' / 'ablation' / '05_cooccurrence' / 'seed1.json'
+    result = json.loads(path.read_text())
+    make_table.check_result(result, str(path))
+    assert result['seed'] == 1 and result['map'] == 0.25
+    assert result['paper'] == {'map': 65.2, 'delta': 0.7}
+    assert result['ap_per_class'][FACE] == {'name': 'Human face', 'ap': 0.5, 'n_gt': 4}
+    assert result['ap_per_class']['/m/0k4j']['ap'] is None
+    assert result['n_iterations'] == 7
+    assert result['cooccurrence_pairs'] == [['/m/01g317', FACE]]
+    assert set(result['wall_time_s']) == {'train', 'eval', 'total'}
+    assert result['machine']['n_ranks'] == 2 and result['machine']['n_cpu'] >= 1
+    assert set(result['commit']) == {'sha', 'dirty'}
+    assert result['config_file'] == 'experiments/pfdet/ablation/05_cooccurrence.py'
+    rows = {r.name: r for r in run.discover_rows()}
+    assert result['config_sha256'] == rows['05_cooccurrence'].config_sha('toy')
+    # the config the commands got is the row's toy config with the seed set
+    from pfdet.training import load_config
+    cfg = load_config(stub.calls[-1][1])
+    expected = rows['05_cooccurrence'].config('toy')
+    expected['seed'] = 1
+    assert cfg == expected
+    assert '| 05 | + Co-occurrence loss | 65.2 | +0.7 | 25.0 ± 0.0 (2) | +0.0' in \
+        (tmp / 'RESULTS.md').read_text()
+    # second invocation: everything is done, nothing runs
+    n = len(stub.calls)
+    assert run.main(['--rows', '04,05', '--seeds', '2'] + argv) == 0
+    assert len(stub.calls) == n
+    # --force reruns
+    assert run.main(['--rows', '05', '--seeds', '1', '--force'] + argv) == 0
+    assert [c[0] for c in stub.calls[n:]] == ['train_multi.py', 'evaluate.py']
+
+
+def test_resume_skips_finished_training(sandbox):
+    stub, argv, tmp = sandbox
+    stub.fail_eval = True
+    assert run.main(['--rows', '00', '--seeds', '1'] + argv) == 1   # evaluation failed
+    assert not (tmp / 'results' / 'toy' / 'ablation' / '00_baseline').exists()
+    stub.fail_eval = False
+    assert run.main(['--rows', '00', '--seeds', '1'] + argv) == 0
+    # the model was kept: only the evaluation ran again
+    assert [c[0] for c in stub.calls] == ['train_multi.py', 'evaluate.py', 'evaluate.py']
+
+
+def test_stale_results_rerun_unless_kept(sandbox, monkeypatch):
+    stub, argv, tmp = sandbox
+    assert run.main(['--rows', '01', '--seeds', '1'] + argv) == 0
+    path = tmp / 'results' / 'toy' / 'ablation' / '01_multiscale' / 'seed0.json'
+    result = json.loads(path.read_text())
+    result['config_sha256'] = 'e' * 64          # as if the row file changed since
+    path.write_text(json.dumps(result))
+    rows = run.discover_rows()
+    row = [r for r in rows if r.name == '01_multiscale'][0]
+    assert run.run_status(str(tmp / 'results'), 'toy', row, 0) == 'stale'
+    n = len(stub.calls)
+    assert run.main(['--rows', '01', '--seeds', '1', '--keep-stale'] + argv) == 0
+    assert len(stub.calls) == n
+    # the run directory was made by the old config too: training starts over
+    marker = tmp / 'work' / 'toy' / 'ablation' / '01_multiscale' / 'seed0' / 'config_sha256'
+    marker.write_text('e' * 64 + '\n')
+    assert run.main(['--rows', '01', '--seeds', '1'] + argv) == 0
+    assert [c[0] for c in stub.calls[n:]] == ['train_multi.py', 'evaluate.py']
+    assert run.run_status(str(tmp / 'results'), 'toy', row, 0) == 'done'
+
+
+def test_budget_leaves_runs_pending(sandbox):
+    stub, argv, tmp = sandbox
+    assert run.main(['--rows', '00', '--seeds', '2', '--budget-minutes', '0'] + argv) == 3
+    assert stub.calls == []
+    assert 'No results yet' in (tmp / 'RESULTS.md').read_text()
+
+
+def test_dry_run_runs_nothing(sandbox):
+    stub, argv, tmp = sandbox
+    assert run.main(['--rows', 'all', '--seeds', '2', '--dry-run'] + argv) == 0
+    assert stub.calls == []
+
+
+def test_run_command_stops_at_the_deadline(tmp_path):
+    deadline = run.Deadline(0.5 / 60)
+    log = str(tmp_path / 'log')
+    start = time.time()
+    with pytest.raises(run.BudgetExceeded):
+        run.run_command([sys.executable, '-c', 'import time; time.sleep(60)'], log, deadline)
+    assert time.time() - start < 30
+    with pytest.raises(run.RunError, match='status 3'):
+        run.run_command([sys.executable, '-c', 'import sys; sys.exit(3)'], log,
+                        run.Deadline(None))
+    assert 'sys.exit(3)' in open(log).read()
+
+
+def test_ensure_dataset_refuses_other_data(tmp_path):
+    root = tmp_path / 'data'
+    root.mkdir()
+    from pfdet.datasets import synthetic
+    meta = {'seed': 1, 'params': synthetic.default_params(),
+            'splits': {'train': {'n_images': 10}, 'validation': {'n_images': 2}}}
+    meta['params']['size'] = list(meta['params']['size'])
+    meta['params']['n_negatives'] = list(meta['params']['n_negatives'])
+    (root / 'meta.json').write_text(json.dumps(meta))
+    config = {'dataset': {'root': str(root), 'synthetic': {'n_train': 10, 'n_val': 2,
+                                                           'seed': 0}}}
+    with pytest.raises(ValueError, match=r"seed: 1 != 0"):
+        run.ensure_dataset(config)
+    config['dataset']['synthetic']['seed'] = 1
+    info = run.ensure_dataset(config)
+    assert len(info['meta_sha256']) == 64
+    config['dataset']['synthetic']['params'] = {'q': 0.9}
+    with pytest.raises(ValueError, match=r'params.q: 0.3 != 0.9'):
+        run.ensure_dataset(config)
+
+
+def test_script_entry_points_import_the_package():
+    # run as scripts, experiments/pfdet must not shadow the pfdet package
+    for script in ('run.py', 'make_table.py'):
+        out = subprocess.run(
+            [sys.executable, os.path.join(REPO, 'experiments', script), '--help'],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+        assert out.returncode == 0, out.stdout
