@@ -66,6 +66,9 @@ DEFAULT_WORK = os.path.join(_REPO, 'result', 'experiments')
 #: every run on the whole split with examples/evaluate.py afterwards).
 TOY_TRAIN_EVAL_IMAGES = 8
 
+METRIC = ('OID challenge 2018 detection metric (pfdet.evaluations.eval_detection_oid), '
+          'validation split, hierarchy-expanded ground truth')
+
 #: Config keys excluded from the config hash: the log settings cannot change a result, and
 #: the seed is recorded on its own (the hash identifies the row's config across seeds).
 _HASH_EXCLUDED = ('log', 'seed')
@@ -418,27 +421,36 @@ def _read_per_class_ap(eval_dir):
                    .format(eval_dir))
 
 
-def execute_train_row(row, scale, seed, args, deadline, log=print):
-    """Train + evaluate one (row, seed); return the result dict (not yet written)."""
-    config = row.config(scale)
-    config['seed'] = seed
+def train_and_evaluate(config, rdir, args, deadline, description, log=print):
+    """Train ``config`` in ``rdir`` (resuming) and evaluate it on the whole validation split.
+
+    ``rdir`` receives ``config.py`` (the config as given), ``train_config.py`` (the same with
+    the in-training progress evaluation restricted, see ``--train-eval-images``), ``train/``
+    (``train_multi.py --resume auto``), ``eval/`` (``evaluate.py``), the logs,
+    ``config_sha256`` and ``wall_time.json`` (seconds accumulated over resumptions). A run
+    directory made by another config is cleared first; a trained model is not retrained.
+
+    Returns:
+        dict: ``evaluation`` (evaluate.py's result.json), ``ap_per_class``
+        (``{mid: {'name', 'ap', 'n_gt'}}``), ``train_args`` (train_multi.py's ``args``),
+        ``wall_time_s``, ``config_sha256``, ``eval_dir``.
+
+    """
     sha = config_sha256(config)
-    rdir = run_dir(args.work_dir, scale, row, seed)
     cfg_path = os.path.join(rdir, 'config.py')
-    dataset = ensure_dataset(config, log) if scale == 'toy' else None
     marker = os.path.join(rdir, 'config_sha256')
     if args.force and os.path.isdir(rdir):
         _clear_run_dir(rdir)
     if os.path.exists(marker):
         with open(marker) as f:
-            if f.read().strip() != sha:   # the row changed: never resume an old run
+            if f.read().strip() != sha:   # the config changed: never resume an old run
                 log('  {}: config changed, starting over'.format(rdir))
                 _clear_run_dir(rdir)
     os.makedirs(rdir, exist_ok=True)
     with open(marker, 'w') as f:
         f.write(sha + '\n')
-    write_config_file(cfg_path, config, 'Resolved config of {} ({} scale, seed {}), written '
-                      'by experiments/run.py.'.format(row.key, scale, seed))
+    write_config_file(cfg_path, config, 'Resolved config of {}, written by '
+                      'experiments/run.py.'.format(description))
     train_cfg_path = cfg_path
     if args.train_eval_images is not None:
         # The evaluation inside train_multi.py is only a progress check here: restricting it
@@ -449,10 +461,9 @@ def execute_train_row(row, scale, seed, args, deadline, log=print):
         train_config['dataset']['n_val_images'] = args.train_eval_images if n_val is None \
             else min(n_val, args.train_eval_images)
         train_cfg_path = os.path.join(rdir, 'train_config.py')
-        write_config_file(train_cfg_path, train_config, 'Training config of {} ({} scale, '
-                          'seed {}): config.py with the in-training evaluation on the first '
-                          '{} validation images.'.format(row.key, scale, seed,
-                                                         args.train_eval_images))
+        write_config_file(train_cfg_path, train_config, 'Training config of {}: config.py '
+                          'with the in-training evaluation on the first {} validation '
+                          'images.'.format(description, args.train_eval_images))
 
     timing_path = os.path.join(rdir, 'wall_time.json')
     timing = {'train': 0.0, 'eval': 0.0}
@@ -475,14 +486,16 @@ def execute_train_row(row, scale, seed, args, deadline, log=print):
             timing['train'] += time.time() - start
             write_json_atomic(timing_path, timing)
     eval_dir = os.path.join(rdir, 'eval')
-    cmd = mpi + [sys.executable, os.path.join(_REPO, 'examples', 'evaluate.py'),
-                 '--config', cfg_path, '--model', model, '--out', eval_dir]
-    start = time.time()
-    try:
-        run_command(cmd, os.path.join(rdir, 'eval.log'), deadline, env)
-    finally:
-        timing['eval'] = time.time() - start
-        write_json_atomic(timing_path, timing)
+    done = os.path.join(eval_dir, 'result.json')
+    if not (os.path.exists(done) and os.path.getmtime(done) > os.path.getmtime(model)):
+        cmd = mpi + [sys.executable, os.path.join(_REPO, 'examples', 'evaluate.py'),
+                     '--config', cfg_path, '--model', model, '--out', eval_dir]
+        start = time.time()
+        try:
+            run_command(cmd, os.path.join(rdir, 'eval.log'), deadline, env)
+        finally:
+            timing['eval'] = time.time() - start
+            write_json_atomic(timing_path, timing)
     with open(os.path.join(eval_dir, 'result.json')) as f:
         evaluation = json.load(f)
     train_args = {}
@@ -490,6 +503,21 @@ def execute_train_row(row, scale, seed, args, deadline, log=print):
     if os.path.exists(args_path):
         with open(args_path) as f:
             train_args = json.load(f)
+    return {'evaluation': evaluation, 'ap_per_class': _read_per_class_ap(eval_dir),
+            'train_args': train_args, 'config_sha256': sha, 'eval_dir': eval_dir,
+            'wall_time_s': {'train': round(timing['train'], 1),
+                            'eval': round(timing['eval'], 1),
+                            'total': round(timing['train'] + timing['eval'], 1)}}
+
+
+def execute_train_row(row, scale, seed, args, deadline, log=print):
+    """Train + evaluate one (row, seed); return the result dict (not yet written)."""
+    config = row.config(scale)
+    config['seed'] = seed
+    dataset = ensure_dataset(config, log) if scale == 'toy' else None
+    out = train_and_evaluate(config, run_dir(args.work_dir, scale, row, seed), args, deadline,
+                             '{} ({} scale, seed {})'.format(row.key, scale, seed), log)
+    evaluation, train_args = out['evaluation'], out['train_args']
     return {
         'schema': make_table.RESULT_SCHEMA,
         'row': row.key,
@@ -500,24 +528,25 @@ def execute_train_row(row, scale, seed, args, deadline, log=print):
         'scale': scale,
         'seed': seed,
         'config_file': os.path.relpath(row.module.__file__, _REPO),
-        'config_sha256': sha,
-        'metric': 'OID challenge 2018 detection metric (pfdet.evaluations.'
-                  'eval_detection_oid), validation split, hierarchy-expanded ground truth',
+        'config_sha256': out['config_sha256'],
+        'metric': METRIC,
         'map': float(evaluation['map']),
         'n_classes_with_gt': evaluation.get('n_classes_with_gt'),
-        'ap_per_class': _read_per_class_ap(eval_dir),
+        'ap_per_class': out['ap_per_class'],
         'n_train_images': train_args.get('n_train_images'),
         'n_val_images': evaluation.get('n_images'),
         'n_iterations': train_args.get('total_iteration'),
         'cooccurrence_pairs': train_args.get('cooccurrence_pairs', []),
         'dataset': dataset,
-        'wall_time_s': {'train': round(timing['train'], 1), 'eval': round(timing['eval'], 1),
-                        'total': round(timing['train'] + timing['eval'], 1)},
+        'wall_time_s': out['wall_time_s'],
         'machine': machine_info(args.n_ranks),
         'commit': commit_info(),
-        'finished_at': datetime.datetime.now(datetime.timezone.utc).isoformat(
-            timespec='seconds'),
+        'finished_at': now(),
     }
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')
 
 
 def _clear_run_dir(rdir):
@@ -566,6 +595,14 @@ class RunContext(object):
         with open(path) as f:
             return json.load(f)
 
+    def train_and_evaluate(self, config, rdir, description):
+        """Train and evaluate a config in ``rdir`` (see :func:`train_and_evaluate`)."""
+        return train_and_evaluate(config, rdir, self.args, self.deadline, description,
+                                  self.log)
+
+    def ensure_dataset(self, config):
+        return ensure_dataset(config, self.log)
+
     def run_command(self, cmd, log_path):
         return run_command(cmd, log_path, self.deadline,
                            dict(os.environ, OMP_NUM_THREADS=os.environ.get(
@@ -578,6 +615,9 @@ class RunContext(object):
     machine_info = staticmethod(machine_info)
     commit_info = staticmethod(commit_info)
     read_per_class_ap = staticmethod(_read_per_class_ap)
+    config_sha256 = staticmethod(config_sha256)
+    write_config_file = staticmethod(write_config_file)
+    now = staticmethod(now)
 
 
 # ------------------------------------------------------------------ main

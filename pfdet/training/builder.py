@@ -326,6 +326,10 @@ def build_optimizer(config, train_chain, comm=None):
         import chainermn
         optimizer = chainermn.create_multi_node_optimizer(optimizer, comm)
     optimizer.setup(train_chain)
+    # ``GradientMethod.setup`` creates fresh, enabled update rules: the layers frozen by the
+    # model (``model.freeze``) must be disabled again, after ``setup``.
+    from pfdet.links import disable_frozen_updates
+    disable_frozen_updates(train_chain)
     if tr['weight_decay'] > 0:
         optimizer.add_hook(chainer.optimizer_hooks.WeightDecay(tr['weight_decay']))
     if comm is not None:

@@ -263,3 +263,38 @@ def test_unknown_names():
         ablation.load_row('99_nothing')
     with pytest.raises(ValueError, match='unknown scale'):
         ablation.scale_base('huge')
+
+
+# ------------------------------------------------------------------ the results table
+
+def test_results_table_rows():
+    from experiments.pfdet import results_table
+    names = results_table.row_names()
+    assert [n[:2] for n in names] == ['00', '01', '02']
+    rows = [results_table.load_row(n) for n in names]
+    # pfdet.md §2.2, typed independently of the row files
+    assert [r.PAPER for r in rows] == [
+        {'val': 69.95, 'public': 55.81, 'private': 53.43},
+        {'val': 71.73, 'public': 59.34, 'private': 55.87},
+        {'val': None, 'public': 62.88, 'private': 58.63}]
+    known = set('ablation/' + n for n in ablation.row_names())
+    for row in rows:
+        assert row.KIND == 'ensemble' and callable(row.run)
+        assert set(m for m in row.MEMBERS if m != 'expert') <= known
+        shas = {scale: row.config_sha(scale) for scale in ('full', 'toy')}
+        assert len(shas['full']) == 64 and shas['full'] != shas['toy']
+
+
+@pytest.mark.parametrize('scale', ['full', 'toy'])
+def test_expert_config_builds(scale, tmp_path):
+    from experiments.pfdet import results_table
+    general = ablation.row_config('08_senet154_anchors', scale)
+    classes = tmp_path / 'class-descriptions.csv'
+    classes.write_text('/m/0c9ph5,Flower\n/m/01yrx,Cat\n')
+    config = results_table.expert_config(general, str(tmp_path), str(classes))
+    validate_config(config, 'expert of row 8 ({})'.format(scale))
+    assert config['dataset']['class_list'] == str(classes)
+    assert config['dataset']['train']['bbox_csv'] == str(
+        tmp_path / 'train-annotations-bbox.csv')
+    # only the data differ from the general model
+    assert {k for k in config if config[k] != general[k]} == {'dataset'}

@@ -1,0 +1,30 @@
+"""Results-table row "+ class20 experts": 71.73 validation mAP (public 59.34, private 55.87).
+
+An expert model for the 20 classes with the fewest training images (``pfdet.md`` §3.11;
+"class20" read as "20 classes"), trained with the single model's recipe on the images
+containing them plus as many other images (:mod:`pfdet.experts`); its detections are
+concatenated with the single model's and suppressed per class with NMW
+(:func:`pfdet.ensemble.ensemble_detections`, ``expert_mode='augment'``: "Concat ->
+Suppression" of the slides).
+"""
+
+import sys
+
+from experiments.pfdet.results_table import row_sha
+from experiments.pfdet.results_table import run_row
+
+KIND = 'ensemble'
+ROW = '+ class20 experts'
+PAPER = {'val': 71.73, 'public': 59.34, 'private': 55.87}
+PREVIOUS = '00_single_best'
+MEMBERS = ['ablation/08_senet154_anchors', 'expert']
+EXPERT = {'size': 20, 'by': 'frequency', 'negative_ratio': 1.0}
+ENSEMBLE = {'method': 'nmw', 'class_weights': False, 'expert_mode': 'augment'}
+
+
+def run(scale, seed, context):
+    return run_row(sys.modules[__name__], scale, seed, context)
+
+
+def config_sha(scale):
+    return row_sha(sys.modules[__name__], scale)

@@ -1,0 +1,252 @@
+"""The poster's results table (``pfdet.md`` §2.2): single model, experts, class-weight ensemble.
+
+====================================== ========= ========= ========= =========================
+file                                   val       public    private   ours
+====================================== ========= ========= ========= =========================
+``00_single_best.py``                  69.95     55.81     53.43     ablation row 8 alone
+``01_class20_experts.py``              71.73     59.34     55.87     + an expert for the 20
+                                                                     rarest classes
+``02_class_weight_ensemble.py``        --        62.88     58.63     + a second general model,
+                                                                     relative-AP class weights
+====================================== ========= ========= ========= =========================
+
+The poster's other rows ("+ ??? experts", "+ the others except ...", "+ COCO P...") are
+unreadable or need data we do not have; they are not reproduced.
+
+These rows train nothing of their own except the expert: they merge the detections
+(``examples/evaluate.py``'s output) of runs of the ablation rows with
+:func:`pfdet.ensemble.ensemble_detections` ("concat, then suppress", NMW) and score the
+merged table with :func:`pfdet.ensemble.evaluate_detections` (the OID challenge metric,
+official-tool semantics). ``experiments/run.py`` runs them after the ablation rows, per seed:
+the members of seed ``s`` are the runs of seed ``s``.
+
+A row module defines::
+
+    KIND = 'ensemble'
+    ROW = '+ class20 experts'                         # poster wording
+    PAPER = {'val': 71.73, 'public': 59.34, 'private': 55.87}
+    PREVIOUS = '00_single_best'
+    MEMBERS = ['ablation/08_senet154_anchors', 'expert']   # rows, or 'expert'
+    EXPERT = dict(size=20, by='frequency', ...)        # when a member is 'expert'
+    ENSEMBLE = dict(method='nmw', class_weights=False, ...)
+
+    def run(scale, seed, context): return run_row(sys.modules[__name__], scale, seed, context)
+    def config_sha(scale): return row_sha(sys.modules[__name__], scale)
+
+Both scales work alike: the members are the row configs of the scale, the expert's data
+are a subset of the scale's training split.
+"""
+
+import copy
+import importlib
+import json
+import os
+import re
+
+from pfdet.training import deep_update
+
+_ROW_FILE = re.compile(r'^(\d\d)_[a-z0-9_]+\.py$')
+
+#: The general model whose training recipe the expert reuses (only the data differ).
+EXPERT_BASE_ROW = 'ablation/08_senet154_anchors'
+
+
+def row_names():
+    """Stems of the row files, in table order."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return sorted(os.path.splitext(f)[0] for f in os.listdir(here) if _ROW_FILE.match(f))
+
+
+def load_row(name):
+    """The module of a row, by file stem."""
+    if name not in row_names():
+        raise ValueError('unknown results-table row {!r}; rows: {}'.format(
+            name, ', '.join(row_names())))
+    return importlib.import_module('{}.{}'.format(__name__, name))
+
+
+def _train_row_config(key, scale):
+    group, name = key.split('/')
+    package = importlib.import_module('experiments.pfdet.' + group)
+    from experiments.pfdet.ablation import CONFIG_ATTR
+    return copy.deepcopy(getattr(package.load_row(name), CONFIG_ATTR[scale]))
+
+
+def row_sha(module, scale):
+    """Hash of everything a row's result depends on: members' configs and settings."""
+    from experiments.run import config_sha256
+    data = {'members': {}, 'ensemble': getattr(module, 'ENSEMBLE', {}),
+            'expert': getattr(module, 'EXPERT', None)}
+    for member in module.MEMBERS:
+        key = EXPERT_BASE_ROW if member == 'expert' else member
+        data['members'][member] = config_sha256(_train_row_config(key, scale))
+    return config_sha256(data)
+
+
+def expert_config(general, subset_dir, classes_path):
+    """The expert's config: the general model's config with the subset as training data.
+
+    Args:
+        general (dict): Config of the general model (resolved, any scale).
+        subset_dir (str): Where :func:`pfdet.experts.write_expert_subset` wrote the subset.
+        classes_path (str): The expert's class list.
+
+    """
+    from pfdet.training import builder
+    paths = builder.dataset_paths(general)
+    return deep_update(general, {'dataset': {
+        'root': None,
+        'train': {'bbox_csv': os.path.join(subset_dir, 'train-annotations-bbox.csv'),
+                  'image_dir': paths['train']['image_dir'],
+                  'image_labels_csv': os.path.join(
+                      subset_dir, 'train-annotations-human-imagelabels.csv')},
+        'val': dict(paths['val']),
+        'class_list': classes_path,
+        'hierarchy': paths['hierarchy'],
+        'n_train_images': None,
+    }})
+
+
+def train_expert(module, scale, seed, context):
+    """Select the expert's classes, write its subset, train and evaluate it.
+
+    Returns:
+        dict: The output of ``train_and_evaluate`` plus ``mids`` (the expert's classes) and
+        ``subset`` (counts).
+
+    """
+    from pfdet import experts
+    from pfdet.datasets import oid_io
+    from pfdet.training import builder
+    spec = dict(module.EXPERT)
+    general = _train_row_config(EXPERT_BASE_ROW, scale)
+    general['seed'] = seed
+    if scale == 'toy':
+        context.ensure_dataset(general)
+    # shared by every row with the same expert: trained once per seed
+    rdir = context.run_dir(scale, 'results_table/_expert_{size}_{by}_{negative_ratio:g}'.format(
+        **spec), seed)
+    paths = builder.dataset_paths(general)
+    classes = builder.load_classes(general)
+    skip = general['dataset']['skip_invalid']
+    bbox_df = oid_io.read_bbox_csv(paths['train']['bbox_csv'], skip_invalid=skip)
+    labels_df = None
+    if paths['train']['image_labels_csv'] is not None:
+        labels_df = oid_io.read_image_labels_csv(paths['train']['image_labels_csv'],
+                                                 skip_invalid=skip)
+    hierarchy = classes.hierarchy
+    mids = experts.select_expert_classes(bbox_df, classes.mids, size=spec['size'],
+                                         by=spec['by'], hierarchy=hierarchy)
+    subset = experts.build_expert_subset(bbox_df, mids, labels_df,
+                                         negative_ratio=spec['negative_ratio'], seed=seed,
+                                         hierarchy=hierarchy)
+    name_of = dict(zip(classes.mids, classes.names))
+    subset_dir = os.path.join(rdir, 'subset')
+    written = experts.write_expert_subset(
+        subset_dir, mids, [name_of[m] for m in mids], bbox_df, labels_df, subset,
+        meta={'general_row': EXPERT_BASE_ROW, 'scale': scale, 'seed': seed, **spec})
+    config = expert_config(general, subset_dir, written['class_list'])
+    out = context.train_and_evaluate(
+        config, rdir, 'the expert of {} ({} scale, seed {})'.format(module.ROW, scale, seed))
+    out['mids'] = mids
+    out['subset'] = {'n_positive_images': len(subset.positive),
+                     'n_negative_images': len(subset.negative)}
+    return out
+
+
+def _detections_path(eval_dir):
+    for name in ('detections.csv', 'submission.csv'):
+        path = os.path.join(eval_dir, name)
+        if os.path.exists(path):
+            return path
+    raise FileNotFoundError('{}: no detections.csv or submission.csv written by '
+                            'examples/evaluate.py'.format(eval_dir))
+
+
+def run_row(module, scale, seed, context):
+    """Merge the members' detections of one seed, evaluate, return the result dict."""
+    from pfdet import ensemble
+    from pfdet.training import builder
+    settings = dict(module.ENSEMBLE)
+    detections, aps, expert_classes, members, wall = [], [], [], [], 0.0
+    general = None
+    for member in module.MEMBERS:
+        if member == 'expert':
+            out = train_expert(module, scale, seed, context)
+            detections.append(_detections_path(out['eval_dir']))
+            aps.append({m: e['ap'] for m, e in out['ap_per_class'].items()})
+            expert_classes.append(list(out['mids']))
+            wall += out['wall_time_s']['total']
+            members.append({'member': 'expert', 'classes': list(out['mids']),
+                            'map': float(out['evaluation']['map']), **out['subset']})
+            continue
+        result = context.result(scale, member, seed)
+        if result is None:
+            raise ValueError('{}: needs the result of {} seed {} (run that row first)'.format(
+                module.__name__, member, seed))
+        eval_dir = os.path.join(context.run_dir(scale, member, seed), 'eval')
+        detections.append(_detections_path(eval_dir))
+        aps.append({m: e['ap'] for m, e in result['ap_per_class'].items()})
+        expert_classes.append(None)
+        members.append({'member': member, 'map': result['map'],
+                        'config_sha256': result['config_sha256']})
+        if general is None:
+            general = _train_row_config(member, scale)
+    general = general or _train_row_config(EXPERT_BASE_ROW, scale)
+    paths = builder.dataset_paths(general)
+    classes = builder.load_classes(general)
+
+    def merge(weighted):
+        if len(detections) == 1 and not weighted:   # a single model: its detections as is
+            from pfdet.datasets import oid_io
+            path = detections[0]
+            return (oid_io.read_predictions_csv(path) if path.endswith('detections.csv')
+                    else oid_io.read_submission(path)), {}
+        return ensemble.ensemble_detections(
+            detections, per_class_ap=aps if weighted else None,
+            expert_classes=expert_classes if any(expert_classes) else None,
+            method=settings.get('method', 'nmw'), expert_mode=settings.get(
+                'expert_mode', 'augment'), normalize=settings.get('normalize', 'max'),
+            class_mids=classes.mids, max_per_image=settings.get('max_per_image'))
+
+    def score(df):
+        return ensemble.evaluate_detections(
+            df, paths['val']['bbox_csv'], paths['val']['image_labels_csv'],
+            paths['class_list'], hierarchy=paths['hierarchy'])
+
+    weighted = settings.get('class_weights', False)
+    merged, stats = merge(weighted)
+    evaluation = score(merged)
+    extra = {}
+    if weighted:   # the same members without class weights, for the discussion
+        extra['map_unweighted'] = float(score(merge(False)[0])['map'])
+    per_class = {}
+    for mid, name, ap, n in zip(evaluation['per_class']['LabelName'],
+                                evaluation['per_class']['Name'],
+                                evaluation['per_class']['AP'],
+                                evaluation['per_class']['NumGT']):
+        ap = None if ap != ap else round(float(ap), 6)
+        per_class[str(mid)] = {'name': str(name), 'ap': ap, 'n_gt': int(n)}
+    return dict({
+        'schema': context.schema,
+        'row': 'results_table/' + module.__name__.split('.')[-1],
+        'label': module.ROW,
+        'previous': module.PREVIOUS if module.PREVIOUS is None or '/' in module.PREVIOUS
+        else 'results_table/' + module.PREVIOUS,
+        'paper': dict(module.PAPER),
+        'scale': scale,
+        'seed': seed,
+        'config_file': os.path.relpath(module.__file__, context.repo),
+        'config_sha256': row_sha(module, scale),
+        'metric': 'OID challenge 2018 detection metric (pfdet.ensemble.evaluate_detections, '
+                  'official-tool semantics), validation split',
+        'map': float(evaluation['map']),
+        'ap_per_class': per_class,
+        'members': members,
+        'ensemble': settings,
+        'ensemble_stats': json.loads(json.dumps(stats, default=str)),
+        'wall_time_s': {'train': 0.0, 'eval': 0.0, 'total': round(wall, 1)},
+        'machine': context.machine_info(context.args.n_ranks),
+        'commit': context.commit_info(),
+        'finished_at': context.now(),
+    }, **extra)
