@@ -61,7 +61,11 @@ def _dataset_ready(root, synthetic):
     with open(meta) as f:
         meta = json.load(f)
     splits = meta.get('splits', {})
-    return (meta.get('seed') == synthetic.get('seed', 0)
+    params = meta.get('params', {})
+    same_params = all(
+        (list(v) if isinstance(v, (list, tuple)) else v) == params.get(k)
+        for k, v in synthetic.get('params', {}).items())
+    return (meta.get('seed') == synthetic.get('seed', 0) and same_params
             and splits.get('train', {}).get('n_images') == synthetic['n_train']
             and splits.get('validation', {}).get('n_images') == synthetic['n_val'])
 

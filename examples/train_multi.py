@@ -122,11 +122,13 @@ def main(argv=None):
     out = args.out or os.path.join(
         'result', os.path.splitext(os.path.basename(args.config))[0])
 
-    # ChainerMN FAQ / ChainerCV: forkserver avoids fork-related crashes (InfiniBand, OpenCV).
+    # ChainerMN FAQ / ChainerCV: the iterator's worker processes come from a forkserver
+    # started before MPI is initialised (forking an MPI process crashes with InfiniBand).
     multiprocessing.set_start_method('forkserver', force=True)
-    p = multiprocessing.Process(target=_noop)
-    p.start()
-    p.join()
+    if config['train']['iterator'] == 'multiprocess':
+        p = multiprocessing.Process(target=_noop)
+        p.start()
+        p.join()
 
     import chainermn
     gpu = config['mpi']['gpu']
@@ -156,7 +158,8 @@ def main(argv=None):
         train, val, classes = builder.build_datasets(config, classes)
         model = builder.build_model(config, len(classes), comm)
         train_chain, pairs = builder.build_train_chain(config, model, classes, train, comm)
-    except ConfigError as e:
+    except (ConfigError, ValueError, IOError) as e:
+        # ConfigError, OIDFormatError (file and line of a bad CSV row), bad model arguments
         _fail(rank, '{}: {}'.format(args.config, e), 2)
     model.use_preset(config['eval']['preset'])
     if config['eval']['score_thresh'] is not None:
@@ -188,25 +191,29 @@ def main(argv=None):
     # Evaluation is collective: rank 0 iterates, every rank predicts (ChainerCV's comm=).
     val_iter = None
     if rank == 0:
+        n_eval = config['eval']['n_images'] or len(val)
         val_iter = chainer.iterators.SerialIterator(
-            val.slice[:, ('img', 'bbox', 'label', 'is_group_of', 'img_label')],
+            val.slice[:n_eval, ('img', 'bbox', 'label', 'is_group_of', 'img_label')],
             config['eval']['batchsize'], repeat=False, shuffle=False)
     from pfdet.extensions import OIDChallengeEvaluator
     trainer.extend(OIDChallengeEvaluator(val_iter, model, comm=comm),
                    trigger=_EveryOrLast(config['eval']['interval'], total))
 
     if rank == 0:
-        trainer.extend(extensions.LogReport(trigger=log_cfg['interval']))
-        trainer.extend(extensions.observe_lr(), trigger=log_cfg['interval'])
+        # Chainer's IntervalTrigger is stateful (it fires once per crossing): one per extension.
+        def log_trigger():
+            return _EveryOrLast(log_cfg['interval'], total)
+        trainer.extend(extensions.LogReport(trigger=log_trigger()))
+        trainer.extend(extensions.observe_lr(), trigger=log_trigger())
         trainer.extend(extensions.PrintReport(
             ['epoch', 'iteration', 'lr', 'main/loss', 'main/loss/rpn/loc',
              'main/loss/rpn/conf', 'main/loss/bbox_head/loc', 'main/loss/bbox_head/conf',
-             'validation/main/map', 'elapsed_time']), trigger=log_cfg['interval'])
+             'validation/main/map', 'elapsed_time']), trigger=log_trigger())
         if log_cfg['progress_bar']:
             trainer.extend(extensions.ProgressBar(
                 update_interval=log_cfg['progress_update_interval']))
         if log_cfg['plot']:
-            for ext in plot_reports(trigger=log_cfg['interval']):
+            for ext in plot_reports(make_trigger=log_trigger):
                 trainer.extend(ext)
 
     resume = args.resume

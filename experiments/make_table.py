@@ -184,7 +184,7 @@ class RowInfo(object):
 
     def __init__(self, key, label, group, paper_map=None, paper_delta=None, previous=None,
                  paper_extra=None, paper_per_class=None, paper_per_class_average=None,
-                 current_sha=None):
+                 with_key=None, current_view=None):
         self.key = key                  # 'ablation/05_cooccurrence'
         self.label = label
         self.group = group
@@ -194,7 +194,8 @@ class RowInfo(object):
         self.paper_extra = paper_extra or {}
         self.paper_per_class = paper_per_class              # name -> (baseline, with)
         self.paper_per_class_average = paper_per_class_average  # (baseline, with)
-        self.current_sha = current_sha or {}   # scale -> sha of the current config
+        self.with_key = with_key        # a "without" row: the row it is compared with
+        self.current_view = current_view or {}   # scale -> config view of the row now
 
 
 def _row_infos(results):
@@ -219,8 +220,11 @@ def _row_infos(results):
 # ------------------------------------------------------------------ tables
 
 def _stale(rs, info, scale):
-    sha = info.current_sha.get(scale)
-    return sha is not None and any(r['config_sha256'] != sha for r in rs)
+    view = info.current_view.get(scale)
+    if view is None:
+        return False
+    from experiments.run import is_stale
+    return any(is_stale(r, view) for r in rs)
 
 
 def ablation_table(results, infos, scale):
@@ -294,35 +298,52 @@ def part_classes(results_of_row):
     return sorted(parts.items(), key=lambda x: x[1])
 
 
-def cooccurrence_table(results, infos, scale):
-    """Markdown lines of the per-class table (Table 4): previous row vs co-occurrence row.
+def cooccurrence_pairs(infos):
+    """The (without, with, description) row pairs of the per-class co-occurrence tables.
+
+    The row holding the poster's Table 4 (``PAPER_PER_CLASS_AP``) against its previous row,
+    then every row that declares the row it is compared with (``WITH``).
+    """
+    pairs = []
+    for info in infos.values():
+        if info.paper_per_class is not None and info.previous:
+            pairs.append((info.previous, info.key, 'ablation rows {} → {}'.format(
+                info.previous.split('/')[-1][:2], info.key.split('/')[-1][:2])))
+    for info in infos.values():
+        if info.with_key:
+            pairs.append((info.key, info.with_key, '{} → {}'.format(
+                info.label, infos[info.with_key].label if info.with_key in infos
+                else info.with_key)))
+    return pairs
+
+
+def cooccurrence_table(results, infos, scale, without_key, with_key):
+    """Markdown lines of one per-class table (Table 4): ``without_key`` vs ``with_key``.
 
     Returns:
         tuple: ``(lines, per_seed_average_deltas)``; the deltas (percentage points) are
         those of the part-class average, paired by seed.
 
     """
-    cooc = [i for i in infos.values() if i.paper_per_class is not None]
-    if not cooc:
+    papers = [i for i in infos.values() if i.paper_per_class is not None]
+    if not papers:
         return [], []
-    info = cooc[0]
-    with_rs = results.get((scale, info.key), [])
-    without_rs = results.get((scale, info.previous), [])
+    paper_info = papers[0]
+    paper = paper_info.paper_per_class
+    with_rs = results.get((scale, with_key), [])
+    without_rs = results.get((scale, without_key), [])
     if not with_rs or not without_rs:
         return ['Not run yet: needs results of both `{}` and `{}`.'.format(
-            info.previous, info.key)], []
+            without_key, with_key)], []
     parts = part_classes(with_rs)
-    paper = info.paper_per_class
-    lines = ['| Class | Paper baseline | Paper co-occ. | Paper Δ | Ours without ({}) | '
-             'Ours with ({}) | Ours Δ (per seed) |'.format(
-                 info.previous.split('/')[-1][:2], info.key.split('/')[-1][:2]),
-             '|---|---|---|---|---|---|---|']
+    lines = ['| Class | Paper baseline | Paper co-occ. | Paper Δ | Ours without | '
+             'Ours with | Ours Δ (per seed) |', '|---|---|---|---|---|---|---|']
     with_by_seed = {r['seed']: r for r in with_rs}
     pairs = [(with_by_seed[r['seed']], r) for r in without_rs if r['seed'] in with_by_seed]
 
-    def row(label, ap_with, ap_without, paper_entry):
-        a = [ap_with(w) for w, _ in pairs]
-        b = [ap_without(wo) for _, wo in pairs]
+    def row(label, ap_of, paper_entry):
+        a = [ap_of(w) for w, _ in pairs]
+        b = [ap_of(wo) for _, wo in pairs]
         d = [x - y for x, y in zip(a, b) if x is not None and y is not None]
         pb, pc = paper_entry if paper_entry else (None, None)
         pd_ = pc - pb if pb is not None and pc is not None else None
@@ -335,23 +356,21 @@ def cooccurrence_table(results, infos, scale):
         return d
 
     for mid, name in parts:
-        row(name, lambda r, m=mid: class_ap(r, m), lambda r, m=mid: class_ap(r, m),
-            paper.get(name))
+        row(name, lambda r, m=mid: class_ap(r, m), paper.get(name))
 
     def average(r):
         aps = [class_ap(r, mid) for mid, _ in parts]
         aps = [a for a in aps if a is not None]
         return sum(aps) / len(aps) if aps else None
 
-    avg_paper = info.paper_per_class_average
     deltas = row('**Part-class average** ({} classes; paper: {} classes)'.format(
-        len(parts), len(paper)), average, average, avg_paper)
+        len(parts), len(paper)), average, paper_info.paper_per_class_average)
     others = sorted(
         {(mid, e['name']) for r in with_rs for mid, e in r['ap_per_class'].items()
          if e['name'] in paper and mid not in dict(parts)}, key=lambda x: x[1])
     for mid, name in others:
         row('{} (not a part here: control)'.format(name),
-            lambda r, m=mid: class_ap(r, m), lambda r, m=mid: class_ap(r, m), paper.get(name))
+            lambda r, m=mid: class_ap(r, m), paper.get(name))
     return lines, deltas
 
 
@@ -370,8 +389,8 @@ def generate_markdown(results, infos=None):
         wall = sum(r.get('wall_time_s', {}).get('total', 0) for r in rs)
         out.append('### {} scale'.format(scale.capitalize()))
         out.append('')
-        out.append('{} runs, seeds {}; total wall time {:.0f} min; machine: {}; commit: {}.'
-                   .format(len(rs), ', '.join(map(str, seeds)), wall / 60,
+        out.append('{} result(s), seeds {}; total wall time {:.0f} min; machine: {}; '
+                   'commit: {}.'.format(len(rs), ', '.join(map(str, seeds)), wall / 60,
                            '; '.join(machines), ', '.join(commits)))
         out.append('')
         table = ablation_table(results, infos, scale)
@@ -388,11 +407,13 @@ def generate_markdown(results, infos=None):
             out.append('')
             out.extend(table)
             out.append('')
-        table, deltas = cooccurrence_table(results, infos, scale)
-        if table:
-            out.append('**Co-occurrence loss, per class** (poster Table 4; AP on the '
+        for without_key, with_key, description in cooccurrence_pairs(infos):
+            table, deltas = cooccurrence_table(results, infos, scale, without_key, with_key)
+            if not table:
+                continue
+            out.append('**Co-occurrence loss, per class: {}** (poster Table 4; AP on the '
                        'validation split, OID metric: a class counts only in the images '
-                       'where it is verified):')
+                       'where it is verified):'.format(description))
             out.append('')
             out.extend(table)
             out.append('')

@@ -58,7 +58,7 @@ if _REPO not in sys.path:
 
 from experiments import make_table  # NOQA: E402
 
-GROUPS = ('ablation', 'results_table')
+GROUPS = ('ablation', 'cooccurrence', 'results_table')
 DEFAULT_RESULTS = os.path.join(_REPO, 'experiments', 'results')
 DEFAULT_WORK = os.path.join(_REPO, 'result', 'experiments')
 
@@ -68,11 +68,6 @@ TOY_TRAIN_EVAL_IMAGES = 8
 
 METRIC = ('OID challenge 2018 detection metric (pfdet.evaluations.eval_detection_oid), '
           'validation split, hierarchy-expanded ground truth')
-
-#: Config keys excluded from the config hash: the log settings cannot change a result, and
-#: the seed is recorded on its own (the hash identifies the row's config across seeds).
-_HASH_EXCLUDED = ('log', 'seed')
-
 
 class RunError(RuntimeError):
     """A training or evaluation command failed (message names the log file)."""
@@ -111,30 +106,36 @@ class Row(object):
             raise ValueError('{}: defines no {!r} (scale {})'.format(self.key, attr, scale))
         return copy.deepcopy(getattr(self.module, attr))
 
-    def config_sha(self, scale):
-        """Hash of the row's config at ``scale`` (None for rows without a config)."""
+    def config_view(self, scale):
+        """What the row's result depends on at ``scale`` (:func:`config_view`), or None."""
+        from experiments.pfdet.ablation import config_view
         if self.kind != 'train':
-            sha = getattr(self.module, 'config_sha', None)
-            return sha(scale) if sha else None
-        return config_sha256(self.config(scale))
+            view = getattr(self.module, 'config_view', None)
+            return view(scale) if view else None
+        return config_view(self.config(scale))
+
+    def config_sha(self, scale):
+        """Hash of :meth:`config_view` (None for rows without one)."""
+        view = self.config_view(scale)
+        return None if view is None else config_sha256(view)
 
     def info(self):
         """:class:`~experiments.make_table.RowInfo` for the table generator."""
         m = self.module
         paper = getattr(m, 'PAPER', {}) or {}
-        sha = {}
+        views = {}
         for scale in ('toy', 'full'):
             try:
-                sha[scale] = self.config_sha(scale)
+                views[scale] = self.config_view(scale)
             except Exception:
-                sha[scale] = None
+                views[scale] = None
         return make_table.RowInfo(
             self.key, getattr(m, 'ROW', self.name), self.group,
             paper_map=getattr(m, 'PAPER_MAP', paper.get('val')),
             paper_delta=getattr(m, 'PAPER_DELTA', None), previous=self.previous,
             paper_extra=paper, paper_per_class=getattr(m, 'PAPER_PER_CLASS_AP', None),
             paper_per_class_average=getattr(m, 'PAPER_PER_CLASS_AVERAGE', None),
-            current_sha=sha)
+            with_key=getattr(m, 'WITH', None), current_view=views)
 
 
 def discover_rows():
@@ -182,10 +183,28 @@ def select_rows(spec, rows):
 # ------------------------------------------------------------------ bookkeeping
 
 def config_sha256(config):
-    """SHA-256 of a config without the keys of :data:`_HASH_EXCLUDED`."""
-    data = {k: v for k, v in config.items() if k not in _HASH_EXCLUDED}
-    text = json.dumps(data, sort_keys=True, default=str, separators=(',', ':'))
-    return hashlib.sha256(text.encode('utf-8')).hexdigest()
+    """SHA-256 of a config without the keys that cannot change a result.
+
+    See :data:`experiments.pfdet.ablation.HASH_EXCLUDED` (log settings, the in-training
+    progress evaluation, the seed).
+    """
+    from experiments.pfdet.ablation import config_sha256 as sha
+    return sha(config)
+
+
+def is_stale(result, view):
+    """Whether a result was made by another config than ``view`` (the row's config now).
+
+    Compares the stored config (``result['config']``) key by key, ignoring keys added
+    since (:func:`~experiments.pfdet.ablation.config_changes`); a result without a stored
+    config is compared by hash.
+    """
+    from experiments.pfdet.ablation import config_changes
+    if view is None:
+        return False
+    if 'config' in result:
+        return bool(config_changes(result['config'], view))
+    return result['config_sha256'] != config_sha256(view)
 
 
 def result_path(results_dir, scale, row, seed):
@@ -204,10 +223,7 @@ def run_status(results_dir, scale, row, seed):
     with open(path) as f:
         result = json.load(f)
     make_table.check_result(result, path)
-    sha = row.config_sha(scale)
-    if sha is not None and result['config_sha256'] != sha:
-        return 'stale'
-    return 'done'
+    return 'stale' if is_stale(result, row.config_view(scale)) else 'done'
 
 
 def write_config_file(path, config, header):
@@ -427,28 +443,36 @@ def train_and_evaluate(config, rdir, args, deadline, description, log=print):
     ``rdir`` receives ``config.py`` (the config as given), ``train_config.py`` (the same with
     the in-training progress evaluation restricted, see ``--train-eval-images``), ``train/``
     (``train_multi.py --resume auto``), ``eval/`` (``evaluate.py``), the logs,
-    ``config_sha256`` and ``wall_time.json`` (seconds accumulated over resumptions). A run
+    ``config.json`` (:func:`~experiments.pfdet.ablation.config_view`) and ``wall_time.json`` (seconds accumulated over resumptions). A run
     directory made by another config is cleared first; a trained model is not retrained.
 
     Returns:
         dict: ``evaluation`` (evaluate.py's result.json), ``ap_per_class``
         (``{mid: {'name', 'ap', 'n_gt'}}``), ``train_args`` (train_multi.py's ``args``),
-        ``wall_time_s``, ``config_sha256``, ``eval_dir``.
+        ``wall_time_s``, ``config_sha256``, ``config`` (the view), ``eval_dir``.
 
     """
+    from experiments.pfdet.ablation import config_changes
+    from experiments.pfdet.ablation import config_view
+    view = config_view(config)
     sha = config_sha256(config)
     cfg_path = os.path.join(rdir, 'config.py')
-    marker = os.path.join(rdir, 'config_sha256')
+    marker = os.path.join(rdir, 'config.json')
     if args.force and os.path.isdir(rdir):
         _clear_run_dir(rdir)
     if os.path.exists(marker):
         with open(marker) as f:
-            if f.read().strip() != sha:   # the config changed: never resume an old run
+            changes = config_changes(json.load(f), view)
+        if changes:   # the config changed: never resume an old run
+            log('  {}: config changed ({}), starting over'.format(rdir, ', '.join(changes)))
+            _clear_run_dir(rdir)
+    elif os.path.exists(os.path.join(rdir, 'config_sha256')):   # written by an older run.py
+        with open(os.path.join(rdir, 'config_sha256')) as f:
+            if f.read().strip() != sha:
                 log('  {}: config changed, starting over'.format(rdir))
                 _clear_run_dir(rdir)
     os.makedirs(rdir, exist_ok=True)
-    with open(marker, 'w') as f:
-        f.write(sha + '\n')
+    write_json_atomic(marker, view)
     write_config_file(cfg_path, config, 'Resolved config of {}, written by '
                       'experiments/run.py.'.format(description))
     train_cfg_path = cfg_path
@@ -457,9 +481,9 @@ def train_and_evaluate(config, rdir, args, deadline, description, log=print):
         # to the first images changes nothing in training; the reported numbers come from
         # evaluate.py on the whole validation split.
         train_config = copy.deepcopy(config)
-        n_val = train_config['dataset']['n_val_images']
-        train_config['dataset']['n_val_images'] = args.train_eval_images if n_val is None \
-            else min(n_val, args.train_eval_images)
+        n_eval = train_config['eval'].get('n_images')
+        train_config['eval']['n_images'] = args.train_eval_images if n_eval is None \
+            else min(n_eval, args.train_eval_images)
         train_cfg_path = os.path.join(rdir, 'train_config.py')
         write_config_file(train_cfg_path, train_config, 'Training config of {}: config.py '
                           'with the in-training evaluation on the first {} validation '
@@ -504,7 +528,8 @@ def train_and_evaluate(config, rdir, args, deadline, description, log=print):
         with open(args_path) as f:
             train_args = json.load(f)
     return {'evaluation': evaluation, 'ap_per_class': _read_per_class_ap(eval_dir),
-            'train_args': train_args, 'config_sha256': sha, 'eval_dir': eval_dir,
+            'train_args': train_args, 'config_sha256': sha, 'config': view,
+            'eval_dir': eval_dir,
             'wall_time_s': {'train': round(timing['train'], 1),
                             'eval': round(timing['eval'], 1),
                             'total': round(timing['train'] + timing['eval'], 1)}}
@@ -529,6 +554,7 @@ def execute_train_row(row, scale, seed, args, deadline, log=print):
         'seed': seed,
         'config_file': os.path.relpath(row.module.__file__, _REPO),
         'config_sha256': out['config_sha256'],
+        'config': out['config'],
         'metric': METRIC,
         'map': float(evaluation['map']),
         'n_classes_with_gt': evaluation.get('n_classes_with_gt'),
@@ -616,6 +642,7 @@ class RunContext(object):
     commit_info = staticmethod(commit_info)
     read_per_class_ap = staticmethod(_read_per_class_ap)
     config_sha256 = staticmethod(config_sha256)
+    is_stale = staticmethod(is_stale)
     write_config_file = staticmethod(write_config_file)
     now = staticmethod(now)
 
@@ -626,7 +653,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Run experiment rows, record results, regenerate RESULTS.md.')
     parser.add_argument('--rows', default='all',
-                        help="'all', 'ablation', 'results_table', or comma-separated rows "
+                        help="'all', a group (ablation, cooccurrence, results_table), or "
+                             "comma-separated rows "
                              "(05, 05_cooccurrence, ablation/05_cooccurrence)")
     parser.add_argument('--seeds', type=int, default=2, help='seeds 0 .. N-1 (default 2)')
     parser.add_argument('--scale', choices=('toy', 'full'), default='toy')
@@ -715,6 +743,12 @@ def main(argv=None):
                 continue
             except (RunError, ValueError) as e:
                 print('    FAILED: {}'.format(e))
+                status = 1
+                continue
+            except Exception:   # one broken row must not stop the others
+                import traceback
+                print('    FAILED:\n' + ''.join('      ' + line for line in
+                                                traceback.format_exc().splitlines(True)))
                 status = 1
                 continue
             print('    mAP {:.2f} in {:.1f} min'.format(100 * result['map'],

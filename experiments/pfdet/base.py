@@ -96,7 +96,8 @@ config = dict(
         scales=(640, 672, 704, 736, 768, 800),
         max_size=1333,
         flip=True,
-        sampler='shuffle',
+        sampler='shuffle',           # or 'class_aware', 'repeat_factor' (LVIS)
+        repeat_thresh=0.1,           # t of repeat-factor sampling
         iterator='multiprocess',
         n_processes=2,
         shared_mem=100 * 1000 * 1000 * 4,
@@ -108,6 +109,7 @@ config = dict(
     ),
     eval=dict(
         interval=(2, 'epoch'),
+        n_images=None,               # in-training evaluation on all validation images
         batchsize=1,
         preset='evaluate',
         score_thresh=None,

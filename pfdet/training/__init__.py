@@ -20,6 +20,7 @@ from pfdet.training.lr_schedule import lr_at  # NOQA
 from pfdet.training.lr_schedule import make_lr_schedule  # NOQA
 from pfdet.training.lr_schedule import scaled_lr  # NOQA
 from pfdet.training.samplers import ClassAwareOrderSampler  # NOQA
+from pfdet.training.samplers import RepeatFactorOrderSampler  # NOQA
 from pfdet.training.samplers import ShuffleOrderSampler  # NOQA
 from pfdet.training.transforms import choose_scale  # NOQA
 from pfdet.training.transforms import TrainTransform  # NOQA

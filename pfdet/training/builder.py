@@ -16,13 +16,12 @@ import inspect
 import math
 import os
 
-import numpy as np
-
 import chainer
 
 from pfdet.training.config import ConfigError
 from pfdet.training.lr_schedule import scaled_lr
 from pfdet.training.samplers import ClassAwareOrderSampler
+from pfdet.training.samplers import RepeatFactorOrderSampler
 from pfdet.training.samplers import ShuffleOrderSampler
 from pfdet.training.transforms import TrainTransform
 
@@ -262,9 +261,10 @@ def train_converter(batch, device=None):
 def build_train_iterator(config, dataset, mean, comm=None):
     """The train iterator of one rank over its (already scattered) shard.
 
-    ``train.sampler`` picks :class:`ShuffleOrderSampler` or :class:`ClassAwareOrderSampler`
-    (both seeded with ``(seed, rank)``), ``train.iterator`` a ``MultiprocessIterator`` (with
-    ``n_processes`` and ``shared_mem``) or a ``SerialIterator``; the per-rank batch is
+    ``train.sampler`` picks :class:`ShuffleOrderSampler`, :class:`ClassAwareOrderSampler` or
+    :class:`RepeatFactorOrderSampler` (``train.repeat_thresh``), seeded with
+    ``(seed, rank)``; ``train.iterator`` a ``MultiprocessIterator`` (with ``n_processes``
+    and ``shared_mem``) or a ``SerialIterator``; the per-rank batch is
     ``train.batchsize / comm.size``.
     """
     from chainer.datasets import TransformDataset
@@ -277,9 +277,13 @@ def build_train_iterator(config, dataset, mean, comm=None):
     batchsize = tr['batchsize'] // size
     keys = train_keys(config['train_chain'])
     seed = (config['seed'], rank)
-    if tr['sampler'] == 'class_aware':
+    if tr['sampler'] in ('class_aware', 'repeat_factor'):
         labels_ds = dataset.slice[:, 'label']
-        sampler = ClassAwareOrderSampler([labels_ds[i] for i in range(len(labels_ds))], seed)
+        labels = [labels_ds[i] for i in range(len(labels_ds))]
+        if tr['sampler'] == 'class_aware':
+            sampler = ClassAwareOrderSampler(labels, seed)
+        else:
+            sampler = RepeatFactorOrderSampler(labels, tr['repeat_thresh'], seed)
     else:
         sampler = ShuffleOrderSampler(seed)
     data = TransformDataset(dataset.slice[:, keys],

@@ -113,6 +113,17 @@ def _cooccurrence(v):
             "(subject_mid, part_mid) pairs, got {!r}".format(v))
 
 
+class _Optional(object):
+    """A key that may be absent (added after configs were written); filled with a default."""
+
+    def __init__(self, check, default):
+        self.check = check
+        self.default = default
+
+    def __call__(self, v):
+        return self.check(v)
+
+
 def _str_or_none(v):
     return _is(str, none=True)(v)
 
@@ -195,7 +206,8 @@ CONFIG_SCHEMA = {
         'scales': _seq_of(_positive(numbers.Integral), min_len=1),
         'max_size': _positive(numbers.Integral),
         'flip': _is(bool),
-        'sampler': _choice('shuffle', 'class_aware'),
+        'sampler': _choice('shuffle', 'class_aware', 'repeat_factor'),
+        'repeat_thresh': _Optional(_fraction, 0.1),        # sampler='repeat_factor' only
         'iterator': _choice('multiprocess', 'serial'),
         'n_processes': _positive(numbers.Integral, none=True),
         'shared_mem': _positive(numbers.Integral, none=True),
@@ -207,6 +219,9 @@ CONFIG_SCHEMA = {
     },
     'eval': {
         'interval': _trigger,
+        # in-training evaluation on the first N validation images only (None: all of them);
+        # examples/evaluate.py always uses the whole validation split
+        'n_images': _Optional(_positive(numbers.Integral, none=True), None),
         'batchsize': _positive(numbers.Integral),
         'preset': _choice('evaluate', 'visualize'),
         'score_thresh': _positive(zero=True, none=True),
@@ -231,7 +246,10 @@ def _validate(value, schema, prefix, errors):
         errors.append("{}: unknown key (known: {})".format(
             _join(prefix, key), ', '.join(sorted(schema))))
     for key in sorted(set(schema) - set(value)):
-        errors.append('{}: missing'.format(_join(prefix, key)))
+        if isinstance(schema[key], _Optional):
+            value[key] = copy.deepcopy(schema[key].default)
+        else:
+            errors.append('{}: missing'.format(_join(prefix, key)))
     for key in sorted(set(schema) & set(value)):
         sub = schema[key]
         if isinstance(sub, dict):

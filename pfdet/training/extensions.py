@@ -341,10 +341,19 @@ def load_model(path, model):
 
 def plot_reports(loss_keys=('main/loss', 'main/loss/rpn/loc', 'main/loss/rpn/conf',
                             'main/loss/bbox_head/loc', 'main/loss/bbox_head/conf'),
-                 map_key='validation/main/map', trigger=(1, 'epoch')):
+                 map_key='validation/main/map', trigger=(1, 'epoch'), make_trigger=None):
     """PNG plots of the losses (``loss.png``) and of the mAP (``map.png``) over iterations.
 
-    Returns an empty list when matplotlib is unavailable.
+    Args:
+        loss_keys (tuple of str): Curves of ``loss.png``.
+        map_key (str): Curve of ``map.png``.
+        trigger: When to plot, e.g. ``(10, 'iteration')``.
+        make_trigger (callable): Alternatively, a function returning a new trigger object
+            (Chainer's interval triggers are stateful and cannot be shared by extensions).
+
+    Returns:
+        list: ``PlotReport`` extensions (empty when matplotlib is unavailable).
+
     """
     try:
         import matplotlib
@@ -352,9 +361,12 @@ def plot_reports(loss_keys=('main/loss', 'main/loss/rpn/loc', 'main/loss/rpn/con
     except ImportError:  # pragma: no cover
         return []
     from chainer.training.extensions import PlotReport
+
+    def t():
+        return make_trigger() if make_trigger is not None else trigger
     return [
-        PlotReport(list(loss_keys), 'iteration', trigger=trigger, filename='loss.png'),
-        PlotReport([map_key], 'iteration', trigger=trigger, filename='map.png'),
+        PlotReport(list(loss_keys), 'iteration', trigger=t(), filename='loss.png'),
+        PlotReport([map_key], 'iteration', trigger=t(), filename='map.png'),
     ]
 
 

@@ -77,3 +77,48 @@ class ClassAwareOrderSampler(object):
         k = rng.randint(len(self.classes), size=n)
         j = (rng.random_sample(n) * self._counts[k]).astype(np.int64)
         return self._images[self._starts[k] + j]
+
+
+class RepeatFactorOrderSampler(object):
+    """Repeat-factor sampling (Gupta et al., LVIS, 2019): images of rare classes more often.
+
+    With :math:`f_c` the fraction of images that hold a box of class :math:`c`, the class
+    repeat factor is :math:`r_c = \\max(1, \\sqrt{t / f_c})` and the image repeat factor is
+    :math:`r_i = \\max_{c \\in i} r_c` (1 for an image without boxes). Each epoch draws
+    ``len(labels)`` images with replacement, image :math:`i` with probability
+    :math:`r_i / \\sum_j r_j`. Gentler than class-aware sampling: frequent classes keep
+    their share, only classes rarer than :math:`t` are boosted, by at most
+    :math:`\\sqrt{t / f_c}`.
+
+    Args:
+        labels (list of numpy.ndarray): The box labels of every image, in dataset order.
+        thresh (float): :math:`t`.
+        seed (int or tuple of int): Base seed (mix in the rank for multi-node runs).
+
+    Attributes:
+        repeat_factors (numpy.ndarray): :math:`r_i` of every image.
+
+    """
+
+    def __init__(self, labels, thresh=0.1, seed=0):
+        if not 0 < thresh <= 1:
+            raise ValueError('repeat-factor threshold must be in (0, 1], got {}'.format(thresh))
+        self.seed = seed
+        n = len(labels)
+        lengths = np.array([len(lb) for lb in labels], dtype=np.int64)
+        img_index = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        cls = np.concatenate([np.asarray(lb, dtype=np.int64).ravel() for lb in labels]) \
+            if n else np.zeros(0, np.int64)
+        pairs = np.unique(np.stack([cls, img_index], axis=1), axis=0) if len(cls) \
+            else np.zeros((0, 2), np.int64)
+        n_img_of_class = np.bincount(pairs[:, 0]) if len(pairs) else np.zeros(0, np.int64)
+        with np.errstate(divide='ignore'):
+            r_class = np.maximum(1.0, np.sqrt(thresh * n / np.maximum(n_img_of_class, 1)))
+        self.repeat_factors = np.ones(n, dtype=np.float64)
+        if len(pairs):
+            np.maximum.at(self.repeat_factors, pairs[:, 1], r_class[pairs[:, 0]])
+        self._p = self.repeat_factors / self.repeat_factors.sum() if n else None
+
+    def __call__(self, current_order, current_position):
+        rng = _rng(self.seed, current_order, current_position)
+        return rng.choice(len(self.repeat_factors), size=len(current_order), p=self._p)

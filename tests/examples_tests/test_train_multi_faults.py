@@ -193,3 +193,21 @@ def test_evaluate_missing_model(make_config, tmp_path):
              str(tmp_path / 'none.npz'), '--out', str(tmp_path / 'ev')])
     assert p.returncode == 2
     assert 'error: model file not found: {}'.format(tmp_path / 'none.npz') in p.stdout
+
+
+def test_bad_csv_row_names_file_and_line(make_config, tiny_data, tmp_path):
+    data = str(tmp_path / 'data')
+    shutil.copytree(tiny_data, data)
+    csv = os.path.join(data, 'train-annotations-bbox.csv')
+    with open(csv) as f:
+        lines = f.read().splitlines()
+    cells = lines[3].split(',')
+    cells[4] = 'not-a-number'   # XMin of line 4
+    lines[3] = ','.join(cells)
+    with open(csv, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    cfg = make_config(extra="config['dataset']['root'] = {!r}\n".format(data))
+    p = run([TRAIN, '--config', cfg])
+    assert p.returncode == 2, p.stdout[-3000:]
+    assert 'error: ' in p.stdout and csv in p.stdout and '4' in p.stdout
+    assert 'Traceback' not in p.stdout

@@ -123,6 +123,23 @@ def test_tables_from_fake_results(tmp_path):
     assert '**holds** (per seed: +20.0, +7.5)' in text
 
 
+def test_with_without_pair_table(tmp_path):
+    # a 'without' row that names the row it is compared with gets its own per-class table
+    results = _fake_results()
+    for r in results[2:4]:
+        r['row'] = 'cooccurrence/00_w'
+    for r in results:
+        _write(str(tmp_path), r)
+    infos = _infos()
+    infos['cooccurrence/00_w'] = make_table.RowInfo(
+        'cooccurrence/00_w', 'c without', 'cooccurrence', with_key='ablation/02_c')
+    text = make_table.generate_markdown(make_table.load_results(str(tmp_path)), infos)
+    assert 'per class: ablation rows 01 → 02**' in text
+    assert 'per class: c without → + c**' in text
+    assert 'needs results of both `ablation/01_b`' in text    # 01_b was renamed away
+    assert '**holds** (per seed: +20.0, +7.5)' in text
+
+
 def test_criterion_fails_when_one_seed_is_below(tmp_path):
     results = _fake_results()
     results[5]['ap_per_class'][FACE]['ap'] = 0.40     # seed 1: 47.5 -> 45.0
@@ -136,7 +153,11 @@ def test_stale_results_are_marked(tmp_path):
     for r in _fake_results():
         _write(str(tmp_path), r)
     infos = _infos()
-    infos['ablation/01_b'].current_sha = {'toy': '1' * 64}
+    infos['ablation/01_b'].current_view = {'toy': {'train': {'epoch': 3}}}
+    infos['ablation/00_a'].current_view = {'toy': {'train': {'epoch': 3}}}
+    for r in make_table.load_results(str(tmp_path))[('toy', 'ablation/00_a')]:
+        r['config'] = {'train': {'epoch': 3}}
+        _write(str(tmp_path), {k: v for k, v in r.items() if k != '_path'})
     text = make_table.generate_markdown(make_table.load_results(str(tmp_path)), infos)
     row1 = [l for l in text.splitlines() if l.startswith('| 01 |')][0]
     assert '*stale*' in row1
@@ -210,7 +231,12 @@ def test_config_hash_ignores_log_and_seed_only():
     c['log']['interval'] = (1, 'iteration')
     assert run.config_sha256(c) == sha
     c['seed'] = 5
+    c['eval']['n_images'] = 3            # the in-training progress evaluation only
+    c['eval']['interval'] = (7, 'iteration')
     assert run.config_sha256(c) == sha
+    c['eval']['preset'] = 'visualize'    # changes the evaluation: a new hash
+    assert run.config_sha256(c) != sha
+    c['eval']['preset'] = 'evaluate'
     c['train']['epoch'] = 123
     assert run.config_sha256(c) != sha
     assert rows['00_baseline'].config_sha('toy') == sha
@@ -285,12 +311,18 @@ def test_runs_records_and_skips(sandbox):
     assert result['config_file'] == 'experiments/pfdet/ablation/05_cooccurrence.py'
     rows = {r.name: r for r in run.discover_rows()}
     assert result['config_sha256'] == rows['05_cooccurrence'].config_sha('toy')
+    assert result['config'] == rows['05_cooccurrence'].config_view('toy')
     # the config the commands got is the row's toy config with the seed set
     from pfdet.training import load_config
     cfg = load_config(stub.calls[-1][1])
     expected = rows['05_cooccurrence'].config('toy')
     expected['seed'] = 1
     assert cfg == expected
+    # ... except that train_multi.py's own progress evaluation sees the first 8 images only
+    train_cfg = load_config(stub.calls[-2][1])
+    assert train_cfg['eval']['n_images'] == run.TOY_TRAIN_EVAL_IMAGES == 8
+    train_cfg['eval']['n_images'] = expected['eval'].get('n_images')
+    assert train_cfg == expected
     assert '| 05 | + Co-occurrence loss | 65.2 | +0.7 | 25.0 ± 0.0 (2) | +0.0' in \
         (tmp / 'RESULTS.md').read_text()
     # second invocation: everything is done, nothing runs
@@ -313,12 +345,26 @@ def test_resume_skips_finished_training(sandbox):
     assert [c[0] for c in stub.calls] == ['train_multi.py', 'evaluate.py', 'evaluate.py']
 
 
+def test_added_keys_do_not_make_results_stale():
+    from experiments.pfdet import ablation
+    old = {'a': 1, 'b': {'c': [1, 2], 'd': 'x'}}
+    assert ablation.config_changes(old, {'a': 1, 'b': {'c': [1, 2], 'd': 'x', 'new': 0}}) == []
+    assert ablation.config_changes(old, {'a': 2, 'b': {'c': [1], 'd': 'x'}}) == ['a', 'b.c']
+    assert ablation.config_changes(old, {'a': 1, 'b': {'c': [1, 2]}}) == ['b.d']
+    view = {'train': {'epoch': 1}}
+    assert not run.is_stale({'config': {'train': {'epoch': 1}}}, dict(view, new=1))
+    assert run.is_stale({'config': {'train': {'epoch': 2}}}, view)
+    # results written without a stored config fall back to the hash
+    assert not run.is_stale({'config_sha256': run.config_sha256(view)}, view)
+    assert run.is_stale({'config_sha256': '0' * 64}, view)
+
+
 def test_stale_results_rerun_unless_kept(sandbox, monkeypatch):
     stub, argv, tmp = sandbox
     assert run.main(['--rows', '01', '--seeds', '1'] + argv) == 0
     path = tmp / 'results' / 'toy' / 'ablation' / '01_multiscale' / 'seed0.json'
     result = json.loads(path.read_text())
-    result['config_sha256'] = 'e' * 64          # as if the row file changed since
+    result['config']['train']['epoch'] = 99     # as if the row file changed since
     path.write_text(json.dumps(result))
     rows = run.discover_rows()
     row = [r for r in rows if r.name == '01_multiscale'][0]
@@ -327,8 +373,8 @@ def test_stale_results_rerun_unless_kept(sandbox, monkeypatch):
     assert run.main(['--rows', '01', '--seeds', '1', '--keep-stale'] + argv) == 0
     assert len(stub.calls) == n
     # the run directory was made by the old config too: training starts over
-    marker = tmp / 'work' / 'toy' / 'ablation' / '01_multiscale' / 'seed0' / 'config_sha256'
-    marker.write_text('e' * 64 + '\n')
+    marker = tmp / 'work' / 'toy' / 'ablation' / '01_multiscale' / 'seed0' / 'config.json'
+    marker.write_text(json.dumps(result['config']))
     assert run.main(['--rows', '01', '--seeds', '1'] + argv) == 0
     assert [c[0] for c in stub.calls[n:]] == ['train_multi.py', 'evaluate.py']
     assert run.run_status(str(tmp / 'results'), 'toy', row, 0) == 'done'

@@ -112,7 +112,8 @@ def test_bad_keys_are_all_listed(tmp_path):
     msg = str(e.value)
     assert msg.startswith(path + ': invalid config')
     assert 'train.batchsize: expected a positive number, got 0' in msg
-    assert "train.sampler: expected one of 'shuffle', 'class_aware', got 'uniform'" in msg
+    assert ("train.sampler: expected one of 'shuffle', 'class_aware', 'repeat_factor', "
+            "got 'uniform'") in msg
     assert "eval.interval: expected (N, 'iteration')" in msg
 
 
@@ -144,4 +145,14 @@ def test_paths_required_without_root():
     config = load_config(os.path.join(ROOT, 'experiments/pfdet/toy_base.py'))
     config['dataset']['root'] = None
     with pytest.raises(ConfigError, match=r'dataset.train.bbox_csv: required when'):
+        validate_config(config, 'x.py')
+
+
+def test_optional_key_gets_its_default():
+    config = load_config(os.path.join(ROOT, 'experiments/pfdet/toy_base.py'))
+    del config['eval']['n_images']
+    validate_config(config, 'x.py')
+    assert config['eval']['n_images'] is None
+    config['eval']['n_images'] = 0
+    with pytest.raises(ConfigError, match='eval.n_images'):
         validate_config(config, 'x.py')

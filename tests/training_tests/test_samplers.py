@@ -56,3 +56,26 @@ def test_iterator_resume_reproduces_epochs():
     got += [next(it3) for _ in range(6)]
     for a, b in zip(ref, got):
         np.testing.assert_array_equal(a, b)
+
+
+def test_repeat_factor_closed_form():
+    from pfdet.training import RepeatFactorOrderSampler
+    # class 0 in 9 of 10 images, class 1 in image 9 only; t = 0.4:
+    # r_0 = max(1, sqrt(0.4 / 0.9)) = 1, r_1 = sqrt(0.4 / 0.1) = 2, image 10 has no box (r = 1)
+    labels = [np.array([0])] * 9 + [np.array([1, 1])] + [np.zeros(0, np.int32)]
+    # 11 images: f_0 = 9 / 11, f_1 = 1 / 11 -> r_1 = sqrt(0.4 * 11)
+    s = RepeatFactorOrderSampler(labels, thresh=0.4, seed=0)
+    expected = np.ones(11)
+    expected[9] = np.sqrt(0.4 * 11)
+    np.testing.assert_allclose(s.repeat_factors, expected)
+    order = np.arange(11)
+    draws = []
+    for _ in range(3000):
+        order = s(order, 11)
+        draws.append(order)
+    draws = np.concatenate(draws)
+    # 33,000 draws: standard error 0.002
+    assert np.mean(draws == 9) == pytest.approx(expected[9] / expected.sum(), abs=0.008)
+    np.testing.assert_array_equal(s(np.arange(11), 0), s(np.arange(11), 0))
+    with pytest.raises(ValueError, match='threshold'):
+        RepeatFactorOrderSampler(labels, thresh=0)

@@ -3,8 +3,8 @@
 PFDet's recipe with every later row switched off: single-scale training at the test
 size, no PSP and no BN in the head, ChainerCV's step schedule, four pooled FPN levels,
 no co-occurrence loss, :data:`~experiments.pfdet.ablation.SHORT_SCHEDULE` of the final
-epochs, no context head, the default anchors. Kept from the full recipe (design choice,
-``pfdet.md`` §2.1): sigmoid loss with hierarchical targets, multi-node BN, NMW.
+epochs, no context head, the scale's own anchors. Kept from the full recipe (design
+choice, ``pfdet.md`` §2.1): sigmoid loss with hierarchical targets, multi-node BN, NMW.
 """
 
 from experiments.pfdet.ablation import make_row
@@ -20,8 +20,7 @@ PREVIOUS = None
 def delta(base):
     return {
         'model': {'psp': False, 'head_bn': False, 'extra_fpn_scale': False,
-                  'context_head': False, 'anchor_scales': (1,),
-                  'anchor_ratios': (0.5, 1, 2)},
+                  'context_head': False},
         'train_chain': {'cooccurrence': None},
         'train': {'scales': (base['model']['min_size'],), 'lr_schedule': 'step',
                   'lr_steps': STEP_SCHEDULE,

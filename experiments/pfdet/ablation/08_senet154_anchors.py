@@ -2,12 +2,13 @@
 
 The larger backbone of the family (:data:`~experiments.pfdet.ablation.LARGER_BACKBONE`:
 SENet-154 at full scale, a wider tiny SE-ResNeXt detector at toy scale) and three anchor
-scales per octave (:data:`~experiments.pfdet.ablation.EXTRA_ANCHOR_SCALES`; the poster
-gives no values, ``pfdet.md`` §3.9). SENet-154 has no public Chainer weights: at full
-scale pass a converted npz as ``model.backbone_pretrained_model``.
+scales per octave (:func:`~experiments.pfdet.ablation.extra_anchor_scales`: each base
+scale times 1, 2^(1/3), 2^(2/3); the poster gives no values, ``pfdet.md`` §3.9).
+SENet-154 has no public Chainer weights: at full scale pass a converted npz as
+``model.backbone_pretrained_model``.
 """
 
-from experiments.pfdet.ablation import EXTRA_ANCHOR_SCALES
+from experiments.pfdet.ablation import extra_anchor_scales
 from experiments.pfdet.ablation import LARGER_BACKBONE
 from experiments.pfdet.ablation import make_row
 
@@ -19,7 +20,7 @@ PREVIOUS = '07_context_head'
 
 def delta(base):
     model = LARGER_BACKBONE[base['model']['backbone']](base)
-    model['anchor_scales'] = EXTRA_ANCHOR_SCALES
+    model['anchor_scales'] = extra_anchor_scales(base['model']['anchor_scales'])
     return {'model': model}
 
 

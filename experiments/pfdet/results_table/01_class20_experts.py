@@ -10,7 +10,7 @@ Suppression" of the slides).
 
 import sys
 
-from experiments.pfdet.results_table import row_sha
+from experiments.pfdet.results_table import row_view
 from experiments.pfdet.results_table import run_row
 
 KIND = 'ensemble'
@@ -19,12 +19,13 @@ PAPER = {'val': 71.73, 'public': 59.34, 'private': 55.87}
 PREVIOUS = '00_single_best'
 MEMBERS = ['ablation/08_senet154_anchors', 'expert']
 EXPERT = {'size': 20, 'by': 'frequency', 'negative_ratio': 1.0}
-ENSEMBLE = {'method': 'nmw', 'class_weights': False, 'expert_mode': 'augment'}
+ENSEMBLE = {'method': 'nmw', 'class_weights': False, 'expert_mode': 'augment',
+            'max_per_image': 100}
 
 
 def run(scale, seed, context):
     return run_row(sys.modules[__name__], scale, seed, context)
 
 
-def config_sha(scale):
-    return row_sha(sys.modules[__name__], scale)
+def config_view(scale):
+    return row_view(sys.modules[__name__], scale)

@@ -12,7 +12,7 @@ reproduced, so this row adds a second general model instead.
 
 import sys
 
-from experiments.pfdet.results_table import row_sha
+from experiments.pfdet.results_table import row_view
 from experiments.pfdet.results_table import run_row
 
 KIND = 'ensemble'
@@ -22,12 +22,12 @@ PREVIOUS = '01_class20_experts'
 MEMBERS = ['ablation/08_senet154_anchors', 'ablation/07_context_head', 'expert']
 EXPERT = {'size': 20, 'by': 'frequency', 'negative_ratio': 1.0}
 ENSEMBLE = {'method': 'nmw', 'class_weights': True, 'normalize': 'max',
-            'expert_mode': 'augment'}
+            'expert_mode': 'augment', 'max_per_image': 100}
 
 
 def run(scale, seed, context):
     return run_row(sys.modules[__name__], scale, seed, context)
 
 
-def config_sha(scale):
-    return row_sha(sys.modules[__name__], scale)
+def config_view(scale):
+    return row_view(sys.modules[__name__], scale)

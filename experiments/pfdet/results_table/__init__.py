@@ -31,7 +31,7 @@ A row module defines::
     ENSEMBLE = dict(method='nmw', class_weights=False, ...)
 
     def run(scale, seed, context): return run_row(sys.modules[__name__], scale, seed, context)
-    def config_sha(scale): return row_sha(sys.modules[__name__], scale)
+    def config_view(scale): return row_view(sys.modules[__name__], scale)
 
 Both scales work alike: the members are the row configs of the scale, the expert's data
 are a subset of the scale's training split.
@@ -72,15 +72,21 @@ def _train_row_config(key, scale):
     return copy.deepcopy(getattr(package.load_row(name), CONFIG_ATTR[scale]))
 
 
-def row_sha(module, scale):
-    """Hash of everything a row's result depends on: members' configs and settings."""
-    from experiments.run import config_sha256
+def row_view(module, scale):
+    """Everything a row's result depends on: its settings and the members' config views."""
+    from experiments.pfdet.ablation import config_view
     data = {'members': {}, 'ensemble': getattr(module, 'ENSEMBLE', {}),
             'expert': getattr(module, 'EXPERT', None)}
     for member in module.MEMBERS:
         key = EXPERT_BASE_ROW if member == 'expert' else member
-        data['members'][member] = config_sha256(_train_row_config(key, scale))
-    return config_sha256(data)
+        data['members'][member] = config_view(_train_row_config(key, scale))
+    return json.loads(json.dumps(data, sort_keys=True))
+
+
+def row_sha(module, scale):
+    """Hash of :func:`row_view`."""
+    from experiments.pfdet.ablation import config_sha256
+    return config_sha256(row_view(module, scale), excluded=())
 
 
 def expert_config(general, subset_dir, classes_path):
@@ -238,6 +244,7 @@ def run_row(module, scale, seed, context):
         'seed': seed,
         'config_file': os.path.relpath(module.__file__, context.repo),
         'config_sha256': row_sha(module, scale),
+        'config': row_view(module, scale),
         'metric': 'OID challenge 2018 detection metric (pfdet.ensemble.evaluate_detections, '
                   'official-tool semantics), validation split',
         'map': float(evaluation['map']),
