@@ -337,26 +337,43 @@ def cooccurrence_table(results, infos, scale, without_key, with_key):
             without_key, with_key)], []
     parts = part_classes(with_rs)
     lines = ['| Class | Paper baseline | Paper co-occ. | Paper Δ | Ours without | '
-             'Ours with | Ours Δ (per seed) |', '|---|---|---|---|---|---|---|']
+             'Ours with | Ours Δ (per seed) | Drawn parts found, without → with |',
+             '|---|---|---|---|---|---|---|---|']
     with_by_seed = {r['seed']: r for r in with_rs}
     pairs = [(with_by_seed[r['seed']], r) for r in without_rs if r['seed'] in with_by_seed]
 
-    def row(label, ap_of, paper_entry):
+    def found(mids):
+        # fraction of the drawn objects (hidden truth) detected with score > 0.5, mean
+        # over the seeds and the classes
+        def of(r):
+            h = r.get('hidden_truth_parts') or {}
+            v = [h[m]['found'] for m in mids if m in h and h[m]['found'] is not None]
+            return 100 * sum(v) / len(v) if v else None
+        a = [of(w) for w, _ in pairs]
+        b = [of(wo) for _, wo in pairs]
+        a = [x for x in a if x is not None]
+        b = [x for x in b if x is not None]
+        if not a or not b:
+            return '—'
+        return '{:.0f} % → {:.0f} %'.format(sum(b) / len(b), sum(a) / len(a))
+
+    def row(label, ap_of, paper_entry, mids=()):
         a = [ap_of(w) for w, _ in pairs]
         b = [ap_of(wo) for _, wo in pairs]
         d = [x - y for x, y in zip(a, b) if x is not None and y is not None]
         pb, pc = paper_entry if paper_entry else (None, None)
         pd_ = pc - pb if pb is not None and pc is not None else None
         mean_d = sum(d) / len(d) if d else None
-        lines.append('| {} | {} | {} | {} | {} | {} | {}{} |'.format(
+        lines.append('| {} | {} | {} | {} | {} | {} | {}{} | {} |'.format(
             label, fmt_num(pb), fmt_num(pc), fmt_signed(pd_),
             fmt_stat([x for x in b if x is not None]),
             fmt_stat([x for x in a if x is not None]), fmt_signed(mean_d),
-            ' ({})'.format(', '.join(fmt_signed(x) for x in d)) if len(d) > 1 else ''))
+            ' ({})'.format(', '.join(fmt_signed(x) for x in d)) if len(d) > 1 else '',
+            found(mids)))
         return d
 
     for mid, name in parts:
-        row(name, lambda r, m=mid: class_ap(r, m), paper.get(name))
+        row(name, lambda r, m=mid: class_ap(r, m), paper.get(name), [mid])
 
     def average(r):
         aps = [class_ap(r, mid) for mid, _ in parts]
@@ -364,7 +381,8 @@ def cooccurrence_table(results, infos, scale, without_key, with_key):
         return sum(aps) / len(aps) if aps else None
 
     deltas = row('**Part-class average** ({} classes; paper: {} classes)'.format(
-        len(parts), len(paper)), average, paper_info.paper_per_class_average)
+        len(parts), len(paper)), average, paper_info.paper_per_class_average,
+        [mid for mid, _ in parts])
     others = sorted(
         {(mid, e['name']) for r in with_rs for mid, e in r['ap_per_class'].items()
          if e['name'] in paper and mid not in dict(parts)}, key=lambda x: x[1])

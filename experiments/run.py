@@ -437,6 +437,43 @@ def _read_per_class_ap(eval_dir):
                    .format(eval_dir))
 
 
+def prepare_run_dir(config, rdir, args, log=print):
+    """Make ``rdir`` the run directory of ``config``: cleared when it holds another config.
+
+    ``rdir/config.json`` records the config view; a directory made by a config that differs
+    (:func:`~experiments.pfdet.ablation.config_changes`), or any directory with ``--force``
+    (once per invocation), is emptied first, so an old run is never resumed.
+
+    Returns:
+        tuple: ``(view, sha)`` of ``config``.
+
+    """
+    from experiments.pfdet.ablation import config_changes
+    from experiments.pfdet.ablation import config_view
+    view = config_view(config)
+    sha = config_sha256(config)
+    marker = os.path.join(rdir, 'config.json')
+    forced = getattr(args, '_forced', set())
+    if args.force and os.path.isdir(rdir) and rdir not in forced:
+        _clear_run_dir(rdir)
+    forced.add(rdir)
+    args._forced = forced
+    if os.path.exists(marker):
+        with open(marker) as f:
+            changes = config_changes(json.load(f), view)
+        if changes:   # the config changed: never resume an old run
+            log('  {}: config changed ({}), starting over'.format(rdir, ', '.join(changes)))
+            _clear_run_dir(rdir)
+    elif os.path.exists(os.path.join(rdir, 'config_sha256')):   # written by an older run.py
+        with open(os.path.join(rdir, 'config_sha256')) as f:
+            if f.read().strip() != sha:
+                log('  {}: config changed, starting over'.format(rdir))
+                _clear_run_dir(rdir)
+    os.makedirs(rdir, exist_ok=True)
+    write_json_atomic(marker, view)
+    return view, sha
+
+
 def train_and_evaluate(config, rdir, args, deadline, description, log=print):
     """Train ``config`` in ``rdir`` (resuming) and evaluate it on the whole validation split.
 
@@ -452,27 +489,8 @@ def train_and_evaluate(config, rdir, args, deadline, description, log=print):
         ``wall_time_s``, ``config_sha256``, ``config`` (the view), ``eval_dir``.
 
     """
-    from experiments.pfdet.ablation import config_changes
-    from experiments.pfdet.ablation import config_view
-    view = config_view(config)
-    sha = config_sha256(config)
+    view, sha = prepare_run_dir(config, rdir, args, log)
     cfg_path = os.path.join(rdir, 'config.py')
-    marker = os.path.join(rdir, 'config.json')
-    if args.force and os.path.isdir(rdir):
-        _clear_run_dir(rdir)
-    if os.path.exists(marker):
-        with open(marker) as f:
-            changes = config_changes(json.load(f), view)
-        if changes:   # the config changed: never resume an old run
-            log('  {}: config changed ({}), starting over'.format(rdir, ', '.join(changes)))
-            _clear_run_dir(rdir)
-    elif os.path.exists(os.path.join(rdir, 'config_sha256')):   # written by an older run.py
-        with open(os.path.join(rdir, 'config_sha256')) as f:
-            if f.read().strip() != sha:
-                log('  {}: config changed, starting over'.format(rdir))
-                _clear_run_dir(rdir)
-    os.makedirs(rdir, exist_ok=True)
-    write_json_atomic(marker, view)
     write_config_file(cfg_path, config, 'Resolved config of {}, written by '
                       'experiments/run.py.'.format(description))
     train_cfg_path = cfg_path
@@ -535,6 +553,104 @@ def train_and_evaluate(config, rdir, args, deadline, description, log=print):
                             'total': round(timing['train'] + timing['eval'], 1)}}
 
 
+def hidden_truth_scores(detections, hidden_truth_csv, mids, score_thresh=0.5, iou_thresh=0.5):
+    """How the detector scores every *drawn* object of some classes (embedded data only).
+
+    The embedded dataset's ``{split}-hidden-truth.csv`` lists every drawn object, annotated
+    or not. For each drawn, non-group-of object of a class of ``mids``, the best score of a
+    detection of that class with IoU >= ``iou_thresh`` (0 if none) is taken. Unlike AP,
+    which ranks detections within the verified images only, this shows whether the part
+    classes are scored as present at all (what the co-occurrence loss is about).
+
+    Args:
+        detections (pandas.DataFrame): ``ImageID, LabelName, Score, XMin, XMax, YMin, YMax``.
+        hidden_truth_csv (str): The hidden-truth CSV of the evaluated split.
+        mids (list of str): Classes to report.
+
+    Returns:
+        dict: ``{mid: {'n': objects, 'mean_score': mean best score, 'found': fraction
+        with best score > score_thresh}}``.
+
+    """
+    import numpy as np
+    import pandas as pd
+    from chainercv.utils import bbox_iou
+    hidden = pd.read_csv(hidden_truth_csv)
+    hidden = hidden[hidden['LabelName'].isin(mids) & (hidden['IsGroupOf'] == 0)]
+    dets = detections[detections['LabelName'].isin(mids)]
+    coords = ['YMin', 'XMin', 'YMax', 'XMax']
+    groups = dict(list(dets.groupby(['ImageID', 'LabelName'])))
+    out = {}
+    for mid in mids:
+        best = []
+        for (image, label), gt in hidden[hidden['LabelName'] == mid].groupby(
+                ['ImageID', 'LabelName']):
+            det = groups.get((image, label))
+            if det is None:
+                best.append(np.zeros(len(gt)))
+                continue
+            iou = bbox_iou(gt[coords].to_numpy(np.float64), det[coords].to_numpy(np.float64))
+            best.append(np.where(iou >= iou_thresh, det['Score'].to_numpy()[None], 0).max(1))
+        best = np.concatenate(best) if best else np.zeros(0)
+        out[mid] = {'n': int(len(best)),
+                    'mean_score': round(float(best.mean()), 4) if len(best) else None,
+                    'found': round(float((best > score_thresh).mean()), 4) if len(best)
+                    else None}
+    return out
+
+
+def _hidden_truth_of_run(config, eval_dir):
+    """:func:`hidden_truth_scores` of the planted part classes, or None (not embedded data)."""
+    root = config['dataset']['root']
+    if root is None:
+        return None
+    root = os.path.join(_REPO, root)
+    hidden = os.path.join(root, '{}-hidden-truth.csv'.format(config['dataset']['val_split']))
+    meta = os.path.join(root, 'meta.json')
+    if not (os.path.exists(hidden) and os.path.exists(meta)):
+        return None
+    with open(meta) as f:
+        parts = sorted({p['part'] for p in json.load(f).get('planted_pairs', [])})
+    from pfdet.datasets import oid_io
+    for name, read in (('detections.csv', oid_io.read_predictions_csv),
+                       ('submission.csv', oid_io.read_submission)):
+        path = os.path.join(eval_dir, name)
+        if os.path.exists(path):
+            return hidden_truth_scores(read(path), hidden, parts)
+    return None
+
+
+def complete_results(rows, args, log=print):
+    """Add ``hidden_truth_parts`` to toy results written without it (from their run dirs).
+
+    Results made by an earlier ``run.py`` lack this diagnostic; it is derived from the
+    run's own detections, so it is filled in when the run directory is still there.
+    """
+    by_key = {r.key: r for r in rows}
+    pattern = os.path.join(args.results_dir, 'toy', '**', 'seed*.json')
+    import glob
+    from pfdet.training import load_config
+    for path in sorted(glob.glob(pattern, recursive=True)):
+        with open(path) as f:
+            result = json.load(f)
+        row = by_key.get(result.get('row'))
+        if row is None or row.kind != 'train' or 'hidden_truth_parts' in result:
+            continue
+        rdir = run_dir(args.work_dir, 'toy', row, result['seed'])
+        cfg = os.path.join(rdir, 'config.py')
+        if not os.path.exists(cfg):
+            continue
+        config = load_config(cfg, validate=False)
+        if row.config_view('toy') is not None and \
+                'config' in result and is_stale(result, row.config_view('toy')):
+            continue
+        info = _hidden_truth_of_run(config, os.path.join(rdir, 'eval'))
+        if info is not None:
+            result['hidden_truth_parts'] = info
+            write_json_atomic(path, result)
+            log('  {}: added hidden_truth_parts'.format(os.path.relpath(path, _REPO)))
+
+
 def execute_train_row(row, scale, seed, args, deadline, log=print):
     """Train + evaluate one (row, seed); return the result dict (not yet written)."""
     config = row.config(scale)
@@ -563,6 +679,7 @@ def execute_train_row(row, scale, seed, args, deadline, log=print):
         'n_val_images': evaluation.get('n_images'),
         'n_iterations': train_args.get('total_iteration'),
         'cooccurrence_pairs': train_args.get('cooccurrence_pairs', []),
+        'hidden_truth_parts': _hidden_truth_of_run(config, out['eval_dir']),
         'dataset': dataset,
         'wall_time_s': out['wall_time_s'],
         'machine': machine_info(args.n_ranks),
@@ -628,6 +745,10 @@ class RunContext(object):
 
     def ensure_dataset(self, config):
         return ensure_dataset(config, self.log)
+
+    def prepare_run_dir(self, config, rdir):
+        """See :func:`prepare_run_dir` (call it before writing inputs into ``rdir``)."""
+        return prepare_run_dir(config, rdir, self.args, self.log)
 
     def run_command(self, cmd, log_path):
         return run_command(cmd, log_path, self.deadline,
@@ -761,6 +882,7 @@ def main(argv=None):
             status = status or 3
     if not args.dry_run:
         try:
+            complete_results(rows, args)
             make_table.write_results_md(args.results_dir, args.table, args.readme)
         except ValueError as e:
             sys.stderr.write('error: {}\n'.format(e))

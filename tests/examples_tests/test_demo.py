@@ -3,8 +3,8 @@
 import os
 import re
 
-from conftest import run
-from conftest import TINY
+from example_helpers import run
+from example_helpers import TINY
 
 
 def test_demo_pipeline(tmp_path):

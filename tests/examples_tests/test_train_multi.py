@@ -6,7 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from conftest import run
+from example_helpers import run
+from example_helpers import TINY
 
 TRAIN = 'examples/train_multi.py'
 
@@ -14,10 +15,9 @@ TRAIN = 'examples/train_multi.py'
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory, tiny_data):
     """One 6-iteration run on 2 ranks (snapshots and evaluation at 3 and 6)."""
-    import conftest
     d = tmp_path_factory.mktemp('run')
     cfg = d / 'tiny.py'
-    cfg.write_text(conftest.TINY.format(root=tiny_data, iteration=6, base_lr=0.02,
+    cfg.write_text(TINY.format(root=tiny_data, iteration=6, base_lr=0.02,
                                         eval_every=3, snapshot_every=3))
     out = str(d / 'out')
     p = run([TRAIN, '--config', str(cfg), '--out', out], n_ranks=2)

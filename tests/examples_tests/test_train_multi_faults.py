@@ -11,11 +11,11 @@ import time
 
 import pytest
 
-from conftest import env
-from conftest import mpiexec_cmd
-from conftest import PYTHON
-from conftest import ROOT
-from conftest import run
+from example_helpers import env
+from example_helpers import mpiexec_cmd
+from example_helpers import PYTHON
+from example_helpers import ROOT
+from example_helpers import run
 
 TRAIN = 'examples/train_multi.py'
 

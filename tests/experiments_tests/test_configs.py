@@ -303,3 +303,13 @@ def test_expert_config_builds(scale, tmp_path):
         tmp_path / 'train-annotations-bbox.csv')
     # only the data differ from the general model
     assert {k for k in config if config[k] != general[k]} == {'dataset'}
+
+
+def test_expert_config_with_the_general_models_updates(tmp_path):
+    from experiments.pfdet import results_table
+    general = ablation.row_config('08_senet154_anchors', 'toy')
+    config = results_table.expert_config(general, str(tmp_path), 'classes.csv', iteration=300)
+    validate_config(config, 'expert')
+    assert config['train']['iteration'] == 300 and config['train']['epoch'] is None
+    # the general model's iterations: 1.6 epochs of 1,500 images in batches of 8
+    assert builder.total_iterations(general, 1500) == 300

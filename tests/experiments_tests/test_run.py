@@ -112,7 +112,7 @@ def test_tables_from_fake_results(tmp_path):
     # per-class table: face 40/45 -> 50/60 (+10, +15); wheel 40/50 -> 70/50 (+30, 0)
     face = [l for l in lines if l.startswith('| Human face |')][0]
     assert face == ('| Human face | 82.7 | — | — | 42.5 ± 3.5 (2) | 55.0 ± 7.1 (2) | '
-                    '+12.5 (+10.0, +15.0) |')
+                    '+12.5 (+10.0, +15.0) | — |')
     wheel = [l for l in lines if l.startswith('| Wheel |')][0]
     assert '| 48.3 | 66.4 | +18.1 |' in wheel and '+15.0 (+30.0, +0.0)' in wheel
     # average over the two part classes: seed 0: 40 -> 60 (+20); seed 1: 47.5 -> 55 (+7.5)
@@ -434,3 +434,44 @@ def test_script_entry_points_import_the_package():
             [sys.executable, os.path.join(REPO, 'experiments', script), '--help'],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
         assert out.returncode == 0, out.stdout
+
+
+def test_hidden_truth_scores(tmp_path):
+    import pandas as pd
+    hidden = tmp_path / 'hidden.csv'
+    # two drawn faces (one annotated, one not), one group-of box (ignored), one wheel
+    hidden.write_text(
+        'ImageID,LabelName,XMin,XMax,YMin,YMax,IsGroupOf,Annotated\n'
+        'a,{f},0.0,0.5,0.0,0.5,0,1\n'
+        'a,{f},0.5,1.0,0.5,1.0,0,0\n'
+        'a,{f},0.0,1.0,0.0,1.0,1,1\n'
+        'b,{w},0.0,0.5,0.0,0.5,0,0\n'.format(f=FACE, w=WHEEL))
+    dets = pd.DataFrame({
+        'ImageID': ['a', 'a', 'a', 'b'], 'LabelName': [FACE, FACE, WHEEL, FACE],
+        'Score': [0.9, 0.3, 0.8, 0.7],
+        # face 1 found at 0.9 (and a shifted box at 0.3, IoU < 0.5); a wheel detection on
+        # face 2 does not count for faces; image b has a face detection, not a wheel one
+        'XMin': [0.0, 0.3, 0.5, 0.0], 'XMax': [0.5, 0.8, 1.0, 0.5],
+        'YMin': [0.0, 0.3, 0.5, 0.0], 'YMax': [0.5, 0.8, 1.0, 0.5]})
+    out = run.hidden_truth_scores(dets, str(hidden), [FACE, WHEEL])
+    assert out[FACE] == {'n': 2, 'mean_score': 0.45, 'found': 0.5}
+    assert out[WHEEL] == {'n': 1, 'mean_score': 0.0, 'found': 0.0}
+
+
+def test_prepare_run_dir(tmp_path):
+    args = run.parse_args(['--work-dir', str(tmp_path)])
+    rdir = str(tmp_path / 'r')
+    config = {'train': {'epoch': 1}, 'log': {'interval': 1}}
+    run.prepare_run_dir(config, rdir, args)
+    (tmp_path / 'r' / 'input.csv').write_text('kept')
+    run.prepare_run_dir(dict(config, log={'interval': 5}), rdir, args)   # log: same run
+    assert (tmp_path / 'r' / 'input.csv').exists()
+    run.prepare_run_dir({'train': {'epoch': 2}}, rdir, args)           # another config
+    assert not (tmp_path / 'r' / 'input.csv').exists()
+    args = run.parse_args(['--force'])
+    (tmp_path / 'r' / 'input.csv').write_text('x')
+    run.prepare_run_dir({'train': {'epoch': 2}}, rdir, args)           # --force: cleared ...
+    assert not (tmp_path / 'r' / 'input.csv').exists()
+    (tmp_path / 'r' / 'input.csv').write_text('x')
+    run.prepare_run_dir({'train': {'epoch': 2}}, rdir, args)           # ... once
+    assert (tmp_path / 'r' / 'input.csv').exists()

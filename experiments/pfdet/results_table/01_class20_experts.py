@@ -2,7 +2,9 @@
 
 An expert model for the 20 classes with the fewest training images (``pfdet.md`` §3.11;
 "class20" read as "20 classes"), trained with the single model's recipe on the images
-containing them plus as many other images (:mod:`pfdet.experts`); its detections are
+containing them plus as many other images (:mod:`pfdet.experts`), for as many iterations
+as the single model (the subset is a quarter of the data: the same epochs would be a
+quarter of the updates); its detections are
 concatenated with the single model's and suppressed per class with NMW
 (:func:`pfdet.ensemble.ensemble_detections`, ``expert_mode='augment'``: "Concat ->
 Suppression" of the slides).
@@ -18,7 +20,7 @@ ROW = '+ class20 experts'
 PAPER = {'val': 71.73, 'public': 59.34, 'private': 55.87}
 PREVIOUS = '00_single_best'
 MEMBERS = ['ablation/08_senet154_anchors', 'expert']
-EXPERT = {'size': 20, 'by': 'frequency', 'negative_ratio': 1.0}
+EXPERT = {'size': 20, 'by': 'frequency', 'negative_ratio': 1.0, 'schedule': 'iterations'}
 ENSEMBLE = {'method': 'nmw', 'class_weights': False, 'expert_mode': 'augment',
             'max_per_image': 100}
 

@@ -20,7 +20,7 @@ ROW = '+ Class-weight ensemble'
 PAPER = {'val': None, 'public': 62.88, 'private': 58.63}
 PREVIOUS = '01_class20_experts'
 MEMBERS = ['ablation/08_senet154_anchors', 'ablation/07_context_head', 'expert']
-EXPERT = {'size': 20, 'by': 'frequency', 'negative_ratio': 1.0}
+EXPERT = {'size': 20, 'by': 'frequency', 'negative_ratio': 1.0, 'schedule': 'iterations'}
 ENSEMBLE = {'method': 'nmw', 'class_weights': True, 'normalize': 'max',
             'expert_mode': 'augment', 'max_per_image': 100}
 

@@ -89,17 +89,22 @@ def row_sha(module, scale):
     return config_sha256(row_view(module, scale), excluded=())
 
 
-def expert_config(general, subset_dir, classes_path):
+def expert_config(general, subset_dir, classes_path, iteration=None):
     """The expert's config: the general model's config with the subset as training data.
 
     Args:
         general (dict): Config of the general model (resolved, any scale).
         subset_dir (str): Where :func:`pfdet.experts.write_expert_subset` wrote the subset.
         classes_path (str): The expert's class list.
+        iteration (int): Train for this many iterations instead of the general model's
+            epochs (:obj:`None`: the same epochs, i.e. far fewer iterations on the subset).
 
     """
     from pfdet.training import builder
     paths = builder.dataset_paths(general)
+    if iteration is not None:
+        general = deep_update(general, {'train': {'iteration': int(iteration),
+                                                  'epoch': None}})
     return deep_update(general, {'dataset': {
         'root': None,
         'train': {'bbox_csv': os.path.join(subset_dir, 'train-annotations-bbox.csv'),
@@ -132,6 +137,7 @@ def train_expert(module, scale, seed, context):
     # shared by every row with the same expert: trained once per seed
     rdir = context.run_dir(scale, 'results_table/_expert_{size}_{by}_{negative_ratio:g}'.format(
         **spec), seed)
+    spec.setdefault('schedule', 'epochs')
     paths = builder.dataset_paths(general)
     classes = builder.load_classes(general)
     skip = general['dataset']['skip_invalid']
@@ -148,10 +154,22 @@ def train_expert(module, scale, seed, context):
                                          hierarchy=hierarchy)
     name_of = dict(zip(classes.mids, classes.names))
     subset_dir = os.path.join(rdir, 'subset')
+    iteration = None
+    if spec.get('schedule') == 'iterations':   # as many updates as the general model
+        n_train = len(set(bbox_df['ImageID']) | (set(labels_df['ImageID'])
+                                                   if labels_df is not None else set()))
+        n_train = min(n_train, general['dataset']['n_train_images'] or n_train)
+        iteration = builder.total_iterations(general, n_train)
+    config = expert_config(general, subset_dir,
+                           os.path.join(subset_dir, 'class-descriptions.csv'), iteration)
+    context.prepare_run_dir(config, rdir)    # clears an outdated run before writing into it
     written = experts.write_expert_subset(
         subset_dir, mids, [name_of[m] for m in mids], bbox_df, labels_df, subset,
         meta={'general_row': EXPERT_BASE_ROW, 'scale': scale, 'seed': seed, **spec})
-    config = expert_config(general, subset_dir, written['class_list'])
+    if os.path.abspath(written['class_list']) != os.path.abspath(
+            config['dataset']['class_list']):
+        raise ValueError('pfdet.experts wrote the class list to {}, not {}'.format(
+            written['class_list'], config['dataset']['class_list']))
     out = context.train_and_evaluate(
         config, rdir, 'the expert of {} ({} scale, seed {})'.format(module.ROW, scale, seed))
     out['mids'] = mids
