@@ -45,6 +45,9 @@ RESULT_SCHEMA = 'pfdet-experiment-result/1'
 BEGIN_MARK = '<!-- BEGIN GENERATED: experiments/make_table.py -->'
 END_MARK = '<!-- END GENERATED: experiments/make_table.py -->'
 
+#: ``(scale, row) -> seeds`` whose training diverged, filled by :func:`load_results`.
+DIVERGED = {}
+
 #: The co-occurrence criterion of issue 7: part-class average AP gain, every seed.
 COOCCURRENCE_CRITERION = 5.0
 
@@ -56,13 +59,15 @@ def load_results(results_dir):
 
     Returns:
         collections.OrderedDict: ``{(scale, row): [result, ...]}`` sorted by key, each
-        list sorted by seed.
+        list sorted by seed. Runs that diverged (``map`` None) are left out and listed in
+        :data:`DIVERGED`.
 
     Raises:
         ValueError: A file is not valid JSON or lacks a required key (names the file).
 
     """
     groups = collections.defaultdict(list)
+    DIVERGED.clear()
     for path in sorted(glob.glob(os.path.join(results_dir, '**', '*.json'), recursive=True)):
         try:
             with open(path) as f:
@@ -74,6 +79,12 @@ def load_results(results_dir):
         groups[(result['scale'], result['row'])].append(result)
     out = collections.OrderedDict()
     for key in sorted(groups):
+        # diverged runs (no mAP) are kept apart: reported, not averaged
+        diverged = [r for r in groups[key] if r['map'] is None]
+        groups[key] = [r for r in groups[key] if r['map'] is not None]
+        DIVERGED[key] = sorted(r['seed'] for r in diverged)
+        if not groups[key]:
+            continue
         seeds = [r['seed'] for r in groups[key]]
         if len(set(seeds)) != len(seeds):
             raise ValueError('{}: seed {} of row {} ({}) appears twice'.format(
@@ -95,6 +106,8 @@ def check_result(result, path='<result>'):
         if key not in result:
             raise ValueError('{}: missing key {!r}'.format(path, key))
         value = result[key]
+        if key == 'map' and value is None and result.get('diverged'):
+            continue     # a run stopped on a non-finite loss
         if typ is float and isinstance(value, int) and not isinstance(value, bool):
             continue
         if not isinstance(value, typ) or isinstance(value, bool):
@@ -219,6 +232,13 @@ def _row_infos(results):
 
 # ------------------------------------------------------------------ tables
 
+def _diverged_note(scale, key):
+    seeds = DIVERGED.get((scale, key))
+    if not seeds:
+        return ''
+    return ' + seed {} diverged (NaN loss)'.format(', '.join(map(str, seeds)))
+
+
 def _stale(rs, info, scale):
     view = info.current_view.get(scale)
     if view is None:
@@ -242,6 +262,7 @@ def ablation_table(results, infos, scale):
         ours = fmt_stat([100 * r['map'] for r in rs]) if rs else 'not run'
         if rs and _stale(rs, info, scale):
             ours += ' *stale*'
+        ours += _diverged_note(scale, key)
         if deltas:
             mean = sum(deltas) / len(deltas)
             ours_delta = fmt_signed(mean)
@@ -395,7 +416,9 @@ def cooccurrence_table(results, infos, scale, without_key, with_key):
 def generate_markdown(results, infos=None):
     """The body of ``RESULTS.md`` (a string)."""
     infos = infos if infos is not None else _row_infos(results)
-    scales = sorted({scale for scale, _ in results}, key=lambda s: (s != 'toy', s))
+    scales = sorted({scale for scale, _ in results} |
+                    {scale for (scale, _), seeds in DIVERGED.items() if seeds},
+                    key=lambda s: (s != 'toy', s))
     out = []
     if not scales:
         return 'No results yet: run `python experiments/run.py --rows all --seeds 2`.\n'

@@ -73,6 +73,24 @@ class RunError(RuntimeError):
     """A training or evaluation command failed (message names the log file)."""
 
 
+class Diverged(RunError):
+    """Training stopped on a non-finite loss (recorded as a result, not retried)."""
+
+
+def _divergence(log_path):
+    """The 'non-finite loss' error line of a train log (last attempt), or None."""
+    try:
+        with open(log_path) as f:
+            text = f.read()
+    except OSError:
+        return None
+    last = text.rsplit('\n$ ', 1)[-1]
+    for line in last.splitlines():
+        if 'non-finite loss' in line:
+            return line.strip()
+    return None
+
+
 # ------------------------------------------------------------------ rows
 
 class Row(object):
@@ -524,6 +542,12 @@ def train_and_evaluate(config, rdir, args, deadline, description, log=print):
         start = time.time()
         try:
             run_command(cmd, os.path.join(rdir, 'train.log'), deadline, env)
+        except RunError as e:
+            # train_multi.py exits with status 1 when the loss becomes NaN/inf
+            message = _divergence(os.path.join(rdir, 'train.log'))
+            if message is None:
+                raise
+            raise Diverged(message) from e
         finally:
             timing['train'] += time.time() - start
             write_json_atomic(timing_path, timing)
@@ -652,12 +676,36 @@ def complete_results(rows, args, log=print):
 
 
 def execute_train_row(row, scale, seed, args, deadline, log=print):
-    """Train + evaluate one (row, seed); return the result dict (not yet written)."""
+    """Train + evaluate one (row, seed); return the result dict (not yet written).
+
+    A run whose training diverges (non-finite loss) gives a result with ``map`` None and
+    ``diverged`` set: it is reported in the tables, not silently retried with another seed.
+    """
     config = row.config(scale)
     config['seed'] = seed
     dataset = ensure_dataset(config, log) if scale == 'toy' else None
-    out = train_and_evaluate(config, run_dir(args.work_dir, scale, row, seed), args, deadline,
-                             '{} ({} scale, seed {})'.format(row.key, scale, seed), log)
+    rdir = run_dir(args.work_dir, scale, row, seed)
+    try:
+        out = train_and_evaluate(config, rdir, args, deadline,
+                                 '{} ({} scale, seed {})'.format(row.key, scale, seed), log)
+    except Diverged as e:
+        from experiments.pfdet.ablation import config_view
+        with open(os.path.join(rdir, 'wall_time.json')) as f:
+            wall = json.load(f)
+        return {
+            'schema': make_table.RESULT_SCHEMA, 'row': row.key,
+            'label': getattr(row.module, 'ROW', row.name), 'previous': row.previous,
+            'paper': {'map': getattr(row.module, 'PAPER_MAP', None),
+                      'delta': getattr(row.module, 'PAPER_DELTA', None)},
+            'scale': scale, 'seed': seed,
+            'config_file': os.path.relpath(row.module.__file__, _REPO),
+            'config_sha256': config_sha256(config), 'config': config_view(config),
+            'metric': METRIC, 'map': None, 'ap_per_class': {}, 'diverged': str(e),
+            'dataset': dataset,
+            'wall_time_s': {'train': round(wall['train'], 1), 'eval': 0.0,
+                            'total': round(wall['train'], 1)},
+            'machine': machine_info(args.n_ranks), 'commit': commit_info(),
+            'finished_at': now()}
     evaluation, train_args = out['evaluation'], out['train_args']
     return {
         'schema': make_table.RESULT_SCHEMA,
@@ -872,8 +920,11 @@ def main(argv=None):
                                                 traceback.format_exc().splitlines(True)))
                 status = 1
                 continue
-            print('    mAP {:.2f} in {:.1f} min'.format(100 * result['map'],
-                                                        (time.time() - start) / 60))
+            if result.get('diverged'):
+                print('    DIVERGED: {}'.format(result['diverged']))
+            else:
+                print('    mAP {:.2f} in {:.1f} min'.format(100 * result['map'],
+                                                            (time.time() - start) / 60))
             sys.stdout.flush()
             make_table.write_results_md(args.results_dir, args.table, args.readme)
         if pending:

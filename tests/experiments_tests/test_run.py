@@ -475,3 +475,42 @@ def test_prepare_run_dir(tmp_path):
     (tmp_path / 'r' / 'input.csv').write_text('x')
     run.prepare_run_dir({'train': {'epoch': 2}}, rdir, args)           # ... once
     assert (tmp_path / 'r' / 'input.csv').exists()
+
+
+def test_diverged_runs_are_reported_not_averaged(tmp_path):
+    results = _fake_results()
+    results[1]['map'] = None                      # 00_a seed 1 diverged
+    results[1]['ap_per_class'] = {}
+    results[1]['diverged'] = 'error: non-finite loss at iteration 61'
+    for r in results:
+        _write(str(tmp_path), r)
+    loaded = make_table.load_results(str(tmp_path))
+    assert [r['seed'] for r in loaded[('toy', 'ablation/00_a')]] == [0]
+    text = make_table.generate_markdown(loaded, _infos())
+    row0 = [l for l in text.splitlines() if l.startswith('| 00 |')][0]
+    assert '| 30.0 (1) + seed 1 diverged (NaN loss) |' in row0
+    row1 = [l for l in text.splitlines() if l.startswith('| 01 |')][0]
+    assert '| +1.0 | yes |' in row1                # only seed 0 is paired
+    results[1].pop('diverged')
+    _write(str(tmp_path), results[1])
+    with pytest.raises(ValueError, match="key 'map' must be float"):
+        make_table.load_results(str(tmp_path))
+
+
+def test_divergence_is_recorded(sandbox):
+    stub, argv, tmp = sandbox
+
+    def diverge(cmd, log_path, deadline, env=None):
+        if 'train_multi.py' in ' '.join(cmd):
+            with open(log_path, 'a') as f:
+                f.write('\n$ train\nerror: non-finite loss at iteration 61: main/loss = nan\n')
+            raise run.RunError('command failed with status 1')
+        return stub(cmd, log_path, deadline, env)
+    run.run_command = diverge
+    assert run.main(['--rows', '00', '--seeds', '1'] + argv) == 0
+    path = tmp / 'results' / 'toy' / 'ablation' / '00_baseline' / 'seed0.json'
+    result = json.loads(path.read_text())
+    assert result['map'] is None and 'non-finite loss at iteration 61' in result['diverged']
+    assert 'seed 0 diverged' in (tmp / 'RESULTS.md').read_text()
+    assert run.main(['--rows', '00', '--seeds', '1'] + argv) == 0   # done: not retried
+    assert stub.calls == []
