@@ -19,6 +19,17 @@ def _rng(seed, current_order, current_position):
         [int(abs(e)) for e in entropy]).generate_state(1)[0])
 
 
+def _class_image_pairs(labels):
+    """Distinct ``(class, image index)`` pairs of per-image label arrays, as an (P, 2)
+    int64 array sorted by class, then image."""
+    lengths = np.array([len(lb) for lb in labels], dtype=np.int64)
+    if not lengths.sum():
+        return np.zeros((0, 2), np.int64)
+    img_index = np.repeat(np.arange(len(labels), dtype=np.int64), lengths)
+    cls = np.concatenate([np.asarray(lb, dtype=np.int64).ravel() for lb in labels])
+    return np.unique(np.stack([cls, img_index], axis=1), axis=0)
+
+
 class ShuffleOrderSampler(object):
     """A random permutation per epoch, reproducible from the previous order.
 
@@ -55,19 +66,14 @@ class ClassAwareOrderSampler(object):
     def __init__(self, labels, seed=0):
         self.seed = seed
         n = len(labels)
-        lengths = np.array([len(lb) for lb in labels], dtype=np.int64)
-        img_index = np.repeat(np.arange(n, dtype=np.int64), lengths)
-        cls = np.concatenate([np.asarray(lb, dtype=np.int64).ravel() for lb in labels]) \
-            if n else np.zeros(0, np.int64)
-        pairs = np.unique(np.stack([cls, img_index], axis=1), axis=0) if len(cls) \
-            else np.zeros((0, 2), np.int64)
+        pairs = _class_image_pairs(labels)
         # ``pairs`` is sorted by class, then image: a CSR layout class -> images.
         self.classes, starts, counts = np.unique(
             pairs[:, 0], return_index=True, return_counts=True)
         self._starts = starts
         self._counts = counts
         self._images = pairs[:, 1]
-        self.n_unsampleable = int(n - len(np.unique(img_index)))
+        self.n_unsampleable = int(n - len(np.unique(self._images)))
         if n and not len(self.classes):
             raise ValueError('class-aware sampling needs at least one image with a box')
 
@@ -105,12 +111,7 @@ class RepeatFactorOrderSampler(object):
             raise ValueError('repeat-factor threshold must be in (0, 1], got {}'.format(thresh))
         self.seed = seed
         n = len(labels)
-        lengths = np.array([len(lb) for lb in labels], dtype=np.int64)
-        img_index = np.repeat(np.arange(n, dtype=np.int64), lengths)
-        cls = np.concatenate([np.asarray(lb, dtype=np.int64).ravel() for lb in labels]) \
-            if n else np.zeros(0, np.int64)
-        pairs = np.unique(np.stack([cls, img_index], axis=1), axis=0) if len(cls) \
-            else np.zeros((0, 2), np.int64)
+        pairs = _class_image_pairs(labels)
         n_img_of_class = np.bincount(pairs[:, 0]) if len(pairs) else np.zeros(0, np.int64)
         with np.errstate(divide='ignore'):
             r_class = np.maximum(1.0, np.sqrt(thresh * n / np.maximum(n_img_of_class, 1)))
