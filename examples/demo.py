@@ -13,7 +13,7 @@ Steps (each one a subprocess, as a user would type it):
    curves ``loss.png`` / ``map.png``.
 
 The last line printed is the headline, e.g.
-``demo: val mAP 0.612 (OID challenge metric), wall time 8m41s``.
+``demo: val mAP 0.642 (OID challenge metric), wall time 5m36s``.
 """
 
 import argparse
@@ -136,7 +136,7 @@ def main(argv=None):
     with open(os.path.join(eval_out, 'result.json')) as f:
         result = json.load(f)
     print('\nper-class AP: {}\nsubmission:   {}\ncurves:       {} {}\ndetections:   {}'.format(
-        os.path.join(eval_out, 'ap_per_class.csv'), os.path.join(eval_out, 'submission.csv'),
+        os.path.join(eval_out, 'per_class_ap.csv'), os.path.join(eval_out, 'submission.csv'),
         os.path.join(train_out, 'loss.png'), os.path.join(train_out, 'map.png'), pictures))
     print('demo: val mAP {:.3f} (OID challenge metric), wall time {}'.format(
         result['map'], _minutes(time.time() - start)))

@@ -15,8 +15,11 @@ once over all images (``pfdet.evaluations.eval_detection_oid``; the ground truth
 hierarchy-expanded validation split of the config). Rank 0 prints the per-class table and
 writes to ``--out``:
 
-* ``ap_per_class.csv``: ``LabelName,Name,n_gt_boxes,AP`` (AP empty when the class has no
-  ground-truth box);
+* ``detections.csv``: every detection in the official evaluator's prediction format
+  ``ImageID,LabelName,Score,XMin,XMax,YMin,YMax`` (normalized coordinates; the input of
+  ``pfdet.evaluations.oid_challenge`` and ``examples/ensemble.py``);
+* ``per_class_ap.csv``: ``LabelName,Name,AP,NumGT`` (AP empty when the class has no
+  ground-truth box; ``NumGT`` counts the hierarchy-expanded validation boxes);
 * ``submission.csv``: Kaggle format ``ImageId,PredictionString``;
 * ``result.json``: mAP, number of images and detections, settings.
 
@@ -178,14 +181,18 @@ def main(argv=None):
     elapsed = time.time() - start
     os.makedirs(args.out, exist_ok=True)
 
-    from pfdet.datasets import write_submission
+    from pfdet.datasets import oid_io
+    predictions = oid_io.arrays_to_predictions(
+        (pred_bboxes, pred_labels, pred_scores), dataset.image_ids, classes.mids, sizes)
+    detections = os.path.join(args.out, 'detections.csv')
+    oid_io.write_predictions_csv(detections, predictions, float_format='%.6g')
     submission = os.path.join(args.out, 'submission.csv')
-    write_submission(submission, (pred_bboxes, pred_labels, pred_scores),
-                     image_ids=dataset.image_ids, class_mids=classes.mids, sizes=sizes)
+    oid_io.write_submission(submission, predictions, image_ids=dataset.image_ids)
     n_det = int(sum(len(b) for b in pred_bboxes))
     result = {'config': args.config, 'model': args.model, 'n_images': len(sizes),
               'n_detections': n_det, 'n_ranks': comm.size,
-              'predict_seconds': round(elapsed, 2), 'submission': submission}
+              'predict_seconds': round(elapsed, 2), 'detections': detections,
+              'submission': submission}
 
     if not args.image_dir:
         from pfdet.evaluations import eval_detection_oid
@@ -199,12 +206,12 @@ def main(argv=None):
                            minlength=len(classes))
         print(format_table(classes.mids, classes.names, ap, n_gt, metric['map']))
         import pandas as pd
-        pd.DataFrame({'LabelName': classes.mids, 'Name': classes.names, 'n_gt_boxes': n_gt,
-                      'AP': ap}).to_csv(os.path.join(args.out, 'ap_per_class.csv'),
-                                        index=False, float_format='%.6f')
+        per_class = os.path.join(args.out, 'per_class_ap.csv')
+        pd.DataFrame({'LabelName': classes.mids, 'Name': classes.names, 'AP': ap,
+                      'NumGT': n_gt}).to_csv(per_class, index=False, float_format='%.6f')
         result.update({'map': float(metric['map']), 'split': args.split,
                        'n_classes_with_gt': int(np.sum(~np.isnan(ap))),
-                       'ap_per_class': os.path.join(args.out, 'ap_per_class.csv')})
+                       'per_class_ap': per_class})
     with open(os.path.join(args.out, 'result.json'), 'w') as f:
         json.dump(result, f, indent=1)
     print('evaluate: {} images, {} detections, {:.1f} s on {} rank(s); wrote {}'.format(

@@ -3,7 +3,7 @@
 Usage::
 
     python experiments/make_table.py [--results-dir experiments/results]
-        [--out experiments/RESULTS.md] [--readme README.md docs/readme_reproduce.md]
+        [--out experiments/RESULTS.md] [--readme README.md]
 
 Every number of the generated tables comes from ``experiments/results/**/*.json`` (one
 file per row, scale and seed, written by ``run.py``); the paper's numbers come from the row
@@ -530,7 +530,7 @@ def main(argv=None):
     parser.add_argument('--results-dir', default=os.path.join(_REPO, 'experiments', 'results'))
     parser.add_argument('--out', default=os.path.join(_REPO, 'experiments', 'RESULTS.md'))
     parser.add_argument('--readme', nargs='*', default=[
-        os.path.join(_REPO, 'README.md'), os.path.join(_REPO, 'docs', 'readme_reproduce.md')],
+        os.path.join(_REPO, 'README.md')],
         help='files whose generated block is refreshed (files without markers are skipped)')
     args = parser.parse_args(argv)
     try:

@@ -839,7 +839,7 @@ def parse_args(argv=None):
                         help='training/evaluation outputs (default result/experiments)')
     parser.add_argument('--table', default=os.path.join(_REPO, 'experiments', 'RESULTS.md'))
     parser.add_argument('--readme', nargs='*', default=[
-        os.path.join(_REPO, 'README.md'), os.path.join(_REPO, 'docs', 'readme_reproduce.md')])
+        os.path.join(_REPO, 'README.md')])
     parser.add_argument('--train-eval-images', type=int, default=None,
                         help='validation images of the progress evaluation inside '
                              'train_multi.py (default: %d at toy scale, all at full scale); '

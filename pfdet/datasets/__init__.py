@@ -1,3 +1,4 @@
+from pfdet.datasets.oid_io import arrays_to_predictions  # NOQA
 from pfdet.datasets.oid_io import BBOX_2018_COLUMNS  # NOQA
 from pfdet.datasets.oid_io import BBOX_2019_COLUMNS  # NOQA
 from pfdet.datasets.oid_io import IMAGE_LABELS_COLUMNS  # NOQA

@@ -648,10 +648,23 @@ def write_predictions_csv(path, df, float_format=None):
 
 # ---------------------------------------------------------------- Kaggle
 
-def _arrays_to_predictions(arrays, image_ids, class_mids, sizes):
+def arrays_to_predictions(arrays, image_ids, class_mids, sizes):
+    """Convert ChainerCV per-image predictions to the evaluator's prediction table.
+
+    Args:
+        arrays (tuple): ``(bboxes, labels, scores)``: per-image lists in ChainerCV
+            convention (pixels, ``(y_min, x_min, y_max, x_max)``, int labels).
+        image_ids (list of str): The ImageID of each image.
+        class_mids (list of str): The MID of each label id.
+        sizes (list of tuple): ``(H, W)`` of each image, to normalize the boxes.
+
+    Returns:
+        pandas.DataFrame: ``ImageID, LabelName, Score, XMin, XMax, YMin, YMax``
+        (normalized coordinates), one row per detection, images in input order.
+
+    """
     if image_ids is None or class_mids is None or sizes is None:
-        raise ValueError('write_submission with arrays needs image_ids, '
-                         'class_mids and sizes')
+        raise ValueError('predictions from arrays need image_ids, class_mids and sizes')
     bboxes, labels, scores = arrays
     n = len(image_ids)
     if not (len(bboxes) == len(labels) == len(scores) == len(sizes) == n):
@@ -716,7 +729,7 @@ def write_submission(path, df_or_arrays, image_ids=None, class_mids=None,
             raise ValueError('write_submission: missing column(s) {}'.format(
                 ', '.join(missing)))
     else:
-        pred = _arrays_to_predictions(df_or_arrays, image_ids, class_mids,
+        pred = arrays_to_predictions(df_or_arrays, image_ids, class_mids,
                                       sizes)
     if image_ids is None:
         image_ids = pd.unique(pred['ImageID'].to_numpy())

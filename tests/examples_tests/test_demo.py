@@ -23,7 +23,7 @@ def test_demo_pipeline(tmp_path):
                         r'\d+m\d{2}s', last), last
     assert os.path.exists(os.path.join(data, 'meta.json'))
     for name in ('train/loss.png', 'train/map.png', 'train/model_final.npz',
-                 'eval/ap_per_class.csv', 'eval/submission.csv', 'eval/result.json'):
+                 'eval/per_class_ap.csv', 'eval/detections.csv', 'eval/submission.csv', 'eval/result.json'):
         assert os.path.exists(os.path.join(out, name)), name
     pngs = [n for n in os.listdir(os.path.join(out, 'detections')) if n.endswith('.png')]
     assert len(pngs) == 2

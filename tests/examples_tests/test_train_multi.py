@@ -69,11 +69,43 @@ def test_evaluate_matches_training_evaluation(trained, tmp_path):
     assert result['n_images'] == 8
     assert 'mAP (OID challenge metric' in p.stdout
     import pandas as pd
-    ap = pd.read_csv(tmp_path / 'ap_per_class.csv')
-    assert list(ap.columns) == ['LabelName', 'Name', 'n_gt_boxes', 'AP']
+    ap = pd.read_csv(tmp_path / 'per_class_ap.csv')
+    assert list(ap.columns) == ['LabelName', 'Name', 'AP', 'NumGT']
     assert np.nanmean(ap['AP']) == pytest.approx(result['map'])
+    assert (ap['NumGT'] > 0).sum() == result['n_classes_with_gt']
     sub = pd.read_csv(tmp_path / 'submission.csv', keep_default_na=False)
     assert list(sub.columns) == ['ImageId', 'PredictionString'] and len(sub) == 8
+    # detections.csv holds the same predictions as the submission, in evaluator format
+    from pfdet.datasets import oid_io
+    det = oid_io.read_predictions_csv(str(tmp_path / 'detections.csv'))
+    assert len(det) == result['n_detections']
+    from_sub = oid_io.read_submission(str(tmp_path / 'submission.csv'))
+    key = ['ImageID', 'LabelName', 'Score', 'XMin', 'YMin']
+    a = det.sort_values(key).reset_index(drop=True)
+    b = from_sub.sort_values(key).reset_index(drop=True)
+    assert (a['ImageID'] == b['ImageID']).all() and (a['LabelName'] == b['LabelName']).all()
+    np.testing.assert_allclose(a[['Score', 'XMin', 'XMax', 'YMin', 'YMax']].to_numpy(float),
+                               b[['Score', 'XMin', 'XMax', 'YMin', 'YMax']].to_numpy(float),
+                               rtol=1e-5, atol=1e-6)
+    # and the official-compatible CLI scores detections.csv with the same mAP, after the
+    # official two-step workflow (expand the validation CSVs, then evaluate)
+    root = json.load(open(os.path.join(out, 'args')))['config']['dataset']['root']
+    exp = {}
+    for kind, name in ((1, 'validation-annotations-bbox.csv'),
+                       (2, 'validation-annotations-human-imagelabels.csv')):
+        exp[kind] = str(tmp_path / ('expanded-' + name))
+        q = run(['-m', 'pfdet.datasets.expand_hierarchy', '--json_hierarchy_file',
+                 os.path.join(root, 'hierarchy.json'), '--input_annotations',
+                 os.path.join(root, name), '--output_annotations', exp[kind],
+                 '--annotation_type', str(kind)])
+        assert q.returncode == 0, q.stdout
+    q = run(['-m', 'pfdet.evaluations.oid_challenge', '--input_annotations_boxes', exp[1],
+             '--input_annotations_labels', exp[2], '--input_class_labelmap',
+             os.path.join(root, 'label_map.pbtxt'), '--input_predictions',
+             str(tmp_path / 'detections.csv'), '--output_metrics', str(tmp_path / 'm.csv')])
+    assert q.returncode == 0, q.stdout
+    metrics = pd.read_csv(tmp_path / 'm.csv', header=None, index_col=0)[1]
+    assert metrics.iloc[0] == pytest.approx(result['map'], abs=1e-4)
 
 
 def test_evaluate_from_trainer_snapshot(trained, tmp_path):
