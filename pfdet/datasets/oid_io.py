@@ -664,7 +664,7 @@ def arrays_to_predictions(arrays, image_ids, class_mids, sizes):
 
     """
     if image_ids is None or class_mids is None or sizes is None:
-        raise ValueError('predictions from arrays need image_ids, class_mids and sizes')
+        raise ValueError('predictions from arrays: needs image_ids, class_mids and sizes')
     bboxes, labels, scores = arrays
     n = len(image_ids)
     if not (len(bboxes) == len(labels) == len(scores) == len(sizes) == n):
