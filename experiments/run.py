@@ -116,6 +116,10 @@ class Row(object):
             return None
         return prev if '/' in prev else '{}/{}'.format(self.group, prev)
 
+    def has_scale(self, scale):
+        """Whether the row exists at ``scale`` (``SCALES`` of the module, default both)."""
+        return scale in getattr(self.module, 'SCALES', ('toy', 'full'))
+
     def config(self, scale):
         """A deep copy of the row's config at ``scale`` (train rows)."""
         from experiments.pfdet.ablation import CONFIG_ATTR
@@ -859,6 +863,8 @@ def plan(rows, seeds, scale, args):
     out = []
     for seed in range(seeds):
         for row in rows:
+            if not row.has_scale(scale):
+                continue
             status = run_status(args.results_dir, scale, row, seed)
             out.append((row, seed, status))
     return out
@@ -882,6 +888,9 @@ def main(argv=None):
     status = 0
     if not args.table_only:
         todo = plan(selected, args.seeds, args.scale, args)
+        for row in selected:
+            if not row.has_scale(args.scale):
+                print('  skip {} (no {} scale variant)'.format(row.key, args.scale))
         counts = collections.Counter(s for _, _, s in todo)
         print('run.py: {} scale, {} row(s) x {} seed(s): {}'.format(
             args.scale, len(selected), args.seeds,

@@ -244,6 +244,7 @@ def hierarchy_tree():
 _DEFAULT_PARAMS = {
     'size': (128, 192),
     'q': 0.3,
+    'subject_scale': (1.0, 1.0),
     'p_person': 0.45,
     'max_persons': 3,
     'p_vehicle': 0.3,
@@ -272,7 +273,18 @@ def default_params():
     ==================== ==================================================
     size                 image side: an int, or ``(min, max)`` drawn per side
     q                    probability that a part class is verified (boxes +
-                         positive label) in an image where it is drawn
+                         positive label) in an image where it is drawn: a
+                         number (the same in every image), or
+                         ``(q_small, q_large)``: the probability grows
+                         linearly with the *salience* of the class in the
+                         image, from ``q_small`` when its largest instance
+                         is at the small end of ``subject_scale`` to
+                         ``q_large`` at the large end (Open Images' labels
+                         to verify were proposed by image classifiers, which
+                         propose prominent objects)
+    subject_scale        ``(min, max)`` size factor of each person, vehicle
+                         and bicycle and of each part drawn on its own
+                         (log-uniform; "near" and "far" objects)
     p_person             probability that an image shows people
     max_persons          1 + Binomial(max_persons - 1, 0.25) people
     p_vehicle            probability of cars / trucks (1 or 2)
@@ -318,7 +330,18 @@ def _check_params(params):
         raise ValueError('size must be an int >= 32 or (min, max) with '
                          '32 <= min <= max, got {!r}'.format(p['size']))
     p['size'] = size
-    for k in ('q', 'p_person', 'p_vehicle', 'p_bicycle', 'p_tie', 'p_face',
+    q = p['q']
+    q = (float(q), float(q)) if np.isscalar(q) else tuple(float(v) for v in q)
+    if len(q) != 2 or not all(0 <= v <= 1 for v in q):
+        raise ValueError('q must be in [0, 1] or (q_small, q_large) in [0, 1], got '
+                         '{!r}'.format(p['q']))
+    p['q'] = q[0] if q[0] == q[1] else q
+    ss = tuple(float(v) for v in np.atleast_1d(p['subject_scale']))
+    if len(ss) != 2 or not 0 < ss[0] <= ss[1]:
+        raise ValueError('subject_scale must be (min, max) with 0 < min <= max, got '
+                         '{!r}'.format(p['subject_scale']))
+    p['subject_scale'] = ss
+    for k in ('p_person', 'p_vehicle', 'p_bicycle', 'p_tie', 'p_face',
               'p_hand', 'p_standalone_part', 'free_top_freq', 'p_group',
               'max_overlap'):
         if not 0 <= float(p[k]) <= 1:
@@ -784,6 +807,12 @@ def _free_size(rng, aspect, lo, hi):
     return (s / aspect, s) if aspect >= 1 else (s, s * aspect)
 
 
+def _distance(rng, p):
+    """Size factor of one subject (log-uniform in ``subject_scale``); no draw if fixed."""
+    lo, hi = p['subject_scale']
+    return lo if lo == hi else float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+
+
 def _sample_items(rng, p, free_freq):
     """Items to place: list of (kind, h, w, flags), in sampling order."""
     sc = p['object_scale']
@@ -792,7 +821,7 @@ def _sample_items(rng, p, free_freq):
         n = 1 + rng.binomial(p['max_persons'] - 1, 0.25)
         for _ in range(n):
             kind = _PERSON_KINDS[rng.choice(3, p=_PERSON_KIND_P)]
-            w = rng.uniform(36, 54) * sc
+            w = rng.uniform(36, 54) * sc * _distance(rng, p)
             h = w * rng.uniform(1.8, 2.0)
             u = rng.random(4)
             flags = {'face': bool(u[0] < p['p_face']),
@@ -803,13 +832,13 @@ def _sample_items(rng, p, free_freq):
     if rng.random() < p['p_vehicle']:
         for _ in range(1 + int(rng.random() < 0.3)):
             if rng.random() < 0.6:
-                w = rng.uniform(56, 96) * sc
+                w = rng.uniform(56, 96) * sc * _distance(rng, p)
                 items.append(('car', w * rng.uniform(0.5, 0.56), w, {}))
             else:
-                w = rng.uniform(66, 110) * sc
+                w = rng.uniform(66, 110) * sc * _distance(rng, p)
                 items.append(('truck', w * rng.uniform(0.58, 0.66), w, {}))
     if rng.random() < p['p_bicycle']:
-        w = rng.uniform(52, 84) * sc
+        w = rng.uniform(52, 84) * sc * _distance(rng, p)
         items.append(('bicycle', w * rng.uniform(0.62, 0.68), w, {}))
     present = rng.random(len(_FREE_CLASSES)) < free_freq
     for j in np.flatnonzero(present):
@@ -843,6 +872,9 @@ def _sample_items(rng, p, free_freq):
         else:
             w = rng.uniform(9, 14) * sc
             h = 2.2 * w
+        if k != 'tie':
+            d = _distance(rng, p)
+            h, w = h * d, w * d
         items.append((k, h, w, flags))
     return items
 
@@ -873,10 +905,34 @@ def _place(rng, h, w, H, W, placed, max_overlap, n_try=24, margin=1.):
     return tuple(float(v) for v in cand[ok[0]])
 
 
+#: Median side (sqrt of the area, px at ``object_scale`` 1 and ``subject_scale`` 1) of each
+#: part class's boxes: the reference of its salience.
+_PART_NOMINAL_SIZE = {'face': 17.7, 'hand': 15.3, 'head': 25.2, 'wheel': 17.5,
+                      'bicycle_wheel': 27.9}
+
+
+def part_salience(p, key, sizes):
+    """Salience in [0, 1] of part class ``key`` in an image: where the side of its
+    largest instance lies between the small and the large end of ``subject_scale``
+    (log scale; 0.5 when ``subject_scale`` is fixed or the class is not drawn)."""
+    lo, hi = p['subject_scale']
+    if not len(sizes) or lo == hi:
+        return 0.5
+    rel = max(sizes) / (_PART_NOMINAL_SIZE[key] * p['object_scale'])
+    return float(np.clip(np.log(rel / lo) / np.log(hi / lo), 0, 1))
+
+
+def _verify_probability(p, key, sizes):
+    q = p['q']
+    if np.isscalar(q):
+        return q
+    return q[0] + (q[1] - q[0]) * part_salience(p, key, sizes)
+
+
 def _sample_scene(seed, split, index, p, free_freq):
     rng = _rng(seed, split, index, 0)
     H, W = (int(v) for v in rng.integers(p['size'][0], p['size'][1] + 1, 2))
-    verified = rng.random(len(_PART_KEYS)) < p['q']
+    u_verify = rng.random(len(_PART_KEYS))
     items = _sample_items(rng, p, free_freq)
     # place the large items first; a stable sort keeps ties in sample order
     area = np.array([h * w for _, h, w, _ in items])
@@ -912,6 +968,17 @@ def _sample_scene(seed, split, index, p, free_freq):
         placed_items.append((kind, box, flags))
         placed_boxes.append(box)
 
+    # which part classes are verified: the same uniform draw against q, or against
+    # q(salience) where salience is the size of the class's largest instance
+    part_sizes = {k: [] for k in _PART_KEYS}
+    for kind, box, flags in placed_items:
+        if kind == 'group':
+            continue
+        for key, b in _layout_item((kind, box, flags))[1]:
+            if key in part_sizes:
+                part_sizes[key].append(np.sqrt((b[2] - b[0]) * (b[3] - b[1])))
+    verified = u_verify < np.array([_verify_probability(p, k, part_sizes[k])
+                                    for k in _PART_KEYS])
     label, bbox, parent, group, is_group_of, annotated = [], [], [], [], [], []
     for kind, box, flags in placed_items:
         _, objs = _layout_item((kind, box, flags))
@@ -1392,9 +1459,13 @@ def main(argv=None):
     parser.add_argument('--size', type=int, nargs='+', default=None,
                         metavar='PX', help='image side, or MIN MAX drawn per '
                         'side (default 128 192)')
-    parser.add_argument('--q', type=float, default=None,
-                        help='fraction of images in which a drawn part class '
-                        'is annotated (default 0.3)')
+    parser.add_argument('--q', type=float, nargs='+', default=None,
+                        metavar='Q', help='probability that a drawn part class is '
+                        'annotated in an image: Q, or Q_SMALL Q_LARGE growing with '
+                        'its salience (see --subject-scale)')
+    parser.add_argument('--subject-scale', type=float, nargs=2, default=None,
+                        metavar=('MIN', 'MAX'), help='size factor range of subjects '
+                        'and stand-alone parts')
     parser.add_argument('--zipf-exponent', type=float, default=None)
     parser.add_argument('--free-top-freq', type=float, default=None)
     parser.add_argument('--p-group', type=float, default=None)
@@ -1409,7 +1480,11 @@ def main(argv=None):
             parser.error('--size takes one or two values')
         params['size'] = tuple(args.size) * (3 - len(args.size))
         params['size'] = params['size'][:2]
-    for k in ('q', 'zipf_exponent', 'free_top_freq', 'p_group',
+    if args.q is not None:
+        if len(args.q) > 2:
+            parser.error('--q takes one or two values')
+        params['q'] = args.q[0] if len(args.q) == 1 else tuple(args.q)
+    for k in ('subject_scale', 'zipf_exponent', 'free_top_freq', 'p_group',
               'object_scale'):
         if getattr(args, k) is not None:
             params[k] = getattr(args, k)

@@ -481,3 +481,93 @@ def test_cli(tmp_path):
     assert len(os.listdir(os.path.join(out, 'validation'))) == 2
     name = os.listdir(os.path.join(out, 'train'))[0]
     assert cv2.imread(os.path.join(out, 'train', name)).shape == (96, 96, 3)
+
+
+# ------------------------------------------------ salience-dependent verification
+
+SALIENT = dict(q=(0.05, 0.6), subject_scale=(0.7, 1.4))
+
+
+def test_part_salience_closed_form():
+    p = synthetic._check_params(SALIENT)
+    n = synthetic._PART_NOMINAL_SIZE['wheel']
+    assert synthetic.part_salience(p, 'wheel', [n * 0.7]) == pytest.approx(0)
+    assert synthetic.part_salience(p, 'wheel', [n * 1.4]) == pytest.approx(1)
+    assert synthetic.part_salience(p, 'wheel', [n * np.sqrt(0.98)]) == pytest.approx(0.5)
+    # the largest instance counts; beyond the range it is clipped
+    assert synthetic.part_salience(p, 'wheel', [n * 0.5, n]) == pytest.approx(
+        np.log(1 / 0.7) / np.log(2))
+    assert synthetic.part_salience(p, 'wheel', [n * 3]) == 1
+    assert synthetic.part_salience(p, 'wheel', [n * 0.3]) == 0
+    fixed = synthetic._check_params(dict(q=(0.05, 0.6)))
+    assert synthetic.part_salience(fixed, 'wheel', [n * 0.3]) == 0.5
+
+
+def test_uniform_q_as_pair_is_the_same_data():
+    a = synthetic.scenes_to_frames(synthetic.sample_scenes(40, seed=5, q=0.3))[0]
+    b = synthetic.scenes_to_frames(synthetic.sample_scenes(40, seed=5, q=(0.3, 0.3)))[0]
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_subject_scale_widens_subjects():
+    def person_widths(**params):
+        hidden = synthetic.scenes_to_frames(synthetic.sample_scenes(600, seed=1, **params))[0]
+        m = hidden['LabelName'].isin([PERSON, MAN, WOMAN])
+        return ((hidden['XMax'] - hidden['XMin']) * hidden['ImageWidth'])[m].to_numpy()
+
+    fixed = person_widths(subject_scale=(1, 1))
+    wide = person_widths(subject_scale=(0.7, 1.4))
+    # a person is drawn U(36, 54) px wide times the factor, or shrunk to fit the image
+    assert fixed.max() <= 54 + 1e-6 and wide.max() <= 54 * 1.4 + 1e-6
+    assert wide.max() > 54 * 1.2
+    # log-uniform factor over a 2x range: the spread of log widths about doubles
+    assert np.log(wide).std() > 1.5 * np.log(fixed).std()
+
+
+def test_part_annotation_follows_salience():
+    scenes = synthetic.sample_scenes(2000, seed=0, **SALIENT)
+    lo, hi = SALIENT['subject_scale']
+    q_small, q_large = SALIENT['q']
+    rows = []
+    for sc in scenes:
+        o = sc['objects']
+        for k in synthetic._PART_KEYS:
+            m = o['label'] == synthetic._INDEX[k]
+            if not m.any():
+                continue
+            b = o['bbox'][m]
+            side = np.sqrt((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])).max()
+            # written here independently of part_salience: log position in [lo, hi]
+            t = np.clip(np.log(side / synthetic._PART_NOMINAL_SIZE[k] / lo) / np.log(hi / lo),
+                        0, 1)
+            assert o['annotated'][m].all() or not o['annotated'][m].any()
+            rows.append((t, q_small + (q_large - q_small) * t, float(o['annotated'][m][0])))
+    t, expected, annotated = np.array(rows).T
+    assert len(t) > 2000
+    # calibrated in each salience tercile (4 binomial standard deviations)
+    edges = np.percentile(t, [0, 100 / 3, 200 / 3, 100])
+    rates = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        m = (t >= a) & (t <= b)
+        sd = np.sqrt(np.sum(expected[m] * (1 - expected[m]))) / m.sum()
+        assert abs(annotated[m].mean() - expected[m].mean()) < 4 * sd
+        rates.append(annotated[m].mean())
+    # prominent parts are verified far more often than small ones
+    assert rates[2] - rates[0] > 0.25
+
+
+def test_salience_params_bad_and_cli(tmp_path):
+    with pytest.raises(ValueError, match='q must be in'):
+        synthetic.sample_scenes(1, q=(0.1, 1.2))
+    with pytest.raises(ValueError, match='q must be in'):
+        synthetic.sample_scenes(1, q=(0.1, 0.2, 0.3))
+    with pytest.raises(ValueError, match='subject_scale'):
+        synthetic.sample_scenes(1, subject_scale=(0, 1))
+    with pytest.raises(ValueError, match='subject_scale'):
+        synthetic.sample_scenes(1, subject_scale=(1.4, 0.7))
+    out = str(tmp_path / 'cli')
+    synthetic.main(['--out', out, '--n-images', '3', '--n-val', '1', '--q', '0.1', '0.7',
+                    '--subject-scale', '0.8', '1.2'])
+    with open(os.path.join(out, 'meta.json')) as f:
+        params = json.load(f)['params']
+    assert params['q'] == [0.1, 0.7] and params['subject_scale'] == [0.8, 1.2]

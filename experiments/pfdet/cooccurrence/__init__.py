@@ -8,8 +8,18 @@ does not say which models it compares; here it is also measured on fully trained
 final schedule) with the co-occurrence loss switched off, and ``experiments/make_table.py``
 compares it with row 7 class by class. Nothing else differs (same seeds, same data).
 
-A row module defines ``ROW``, ``PREVIOUS`` (the row it is compared with is ``WITH``),
-``config`` / ``toy_config`` (a train row, as the ablation rows) and ``WITH``.
+The other pairs repeat that comparison on variants of the embedded data, to test whether
+the loss's AP effect depends on *how* parts go unannotated (toy scale only: ``SCALES``):
+
+* ``01``/``02``: verification follows salience (``q = (0.05, 0.6)`` with subjects drawn
+  0.7-1.4x: a part class is verified in 5 % of the images where its largest instance is
+  small and 60 % where it is large; 33 % on average). Open Images' labels to verify were
+  proposed by image classifiers, which propose prominent objects.
+* ``03``/``04``: sparser verification, ``q = 0.15`` in every image (0.3 elsewhere).
+
+A row module defines ``ROW``, ``PREVIOUS`` (None), ``toy_config`` and, for a train row at
+full scale too, ``config`` (rows without one declare ``SCALES = ('toy',)``); a "without"
+row names the row it is compared with in ``WITH``.
 """
 
 import importlib
@@ -17,6 +27,14 @@ import os
 import re
 
 _ROW_FILE = re.compile(r'^(\d\d)_[a-z0-9_]+\.py$')
+
+
+def data_variant(config, name, **params):
+    """``config`` on another embedded dataset: ``data/<name>``, generated with ``params``."""
+    from pfdet.training import deep_update
+    return deep_update(config, {'dataset': {
+        'root': 'data/' + name,
+        'synthetic': dict(config['dataset']['synthetic'], params=dict(params))}})
 
 
 def row_names():
