@@ -313,3 +313,26 @@ def test_expert_config_with_the_general_models_updates(tmp_path):
     assert config['train']['iteration'] == 300 and config['train']['epoch'] is None
     # the general model's iterations: 1.6 epochs of 1,500 images in batches of 8
     assert builder.total_iterations(general, 1500) == 300
+
+
+def test_cooccurrence_variants_differ_from_row7_only_as_stated():
+    from experiments.pfdet import cooccurrence
+    row7 = ablation.row_config('07_context_head', 'toy')
+    for name in cooccurrence.row_names()[1:]:
+        row = cooccurrence.load_row(name)
+        assert row.SCALES == ('toy',) and not hasattr(row, 'config')
+        changed = _changed_keys(row.toy_config, row7)
+        expected = ({'train.epoch'} if 'long_schedule' in name
+                    else {'dataset.root', 'dataset.synthetic.params'})
+        if hasattr(row, 'WITH'):
+            # a "without" row: its pair is the same data with the loss
+            expected.add('train_chain.cooccurrence')
+            pair = cooccurrence.load_row(row.WITH.split('/')[1])
+            assert _changed_keys(row.toy_config, pair.toy_config) == \
+                {'train_chain.cooccurrence'}
+            assert row.toy_config['train_chain']['cooccurrence'] is None
+        assert changed == expected, (name, changed)
+        if 'long_schedule' in name:
+            assert row.toy_config['train']['epoch'] == 2 * row7['train']['epoch']
+        else:
+            assert row.toy_config['dataset']['root'] != row7['dataset']['root']

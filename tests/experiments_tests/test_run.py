@@ -514,3 +514,19 @@ def test_divergence_is_recorded(sandbox):
     assert 'seed 0 diverged' in (tmp / 'RESULTS.md').read_text()
     assert run.main(['--rows', '00', '--seeds', '1'] + argv) == 0   # done: not retried
     assert stub.calls == []
+
+
+def test_toy_only_rows_are_not_planned_at_full_scale(sandbox):
+    rows = [r for r in run.discover_rows() if r.group == 'cooccurrence']
+    toy_only = [r for r in rows if not r.has_scale('full')]
+    assert toy_only and all(r.has_scale('toy') for r in rows)
+    _, argv, _ = sandbox
+    args = run.parse_args(argv)
+    full = {r.key for r, _, _ in run.plan(rows, 1, 'full', args)}
+    toy = {r.key for r, _, _ in run.plan(rows, 1, 'toy', args)}
+    assert full == {r.key for r in rows} - {r.key for r in toy_only}
+    assert toy == {r.key for r in rows}
+    # and a full-scale run of the group skips them with a line, running nothing else
+    stub = sandbox[0]
+    assert run.main(['--rows', 'cooccurrence', '--scale', 'full', '--dry-run'] + argv) == 0
+    assert stub.calls == []

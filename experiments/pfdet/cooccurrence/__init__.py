@@ -16,6 +16,7 @@ the loss's AP effect depends on *how* parts go unannotated (toy scale only: ``SC
   small and 60 % where it is large; 33 % on average). Open Images' labels to verify were
   proposed by image classifiers, which propose prominent objects.
 * ``03``/``04``: sparser verification, ``q = 0.15`` in every image (0.3 elsewhere).
+* ``05``/``06``: the default data, twice the final schedule (600 updates).
 
 A row module defines ``ROW``, ``PREVIOUS`` (None), ``toy_config`` and, for a train row at
 full scale too, ``config`` (rows without one declare ``SCALES = ('toy',)``); a "without"

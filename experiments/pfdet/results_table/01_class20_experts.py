@@ -22,7 +22,7 @@ PREVIOUS = '00_single_best'
 MEMBERS = ['ablation/08_senet154_anchors', 'expert']
 EXPERT = {'size': 20, 'by': 'frequency', 'negative_ratio': 1.0, 'schedule': 'iterations'}
 ENSEMBLE = {'method': 'nmw', 'class_weights': False, 'expert_mode': 'augment',
-            'max_per_image': 100}
+            'max_per_image': None}
 
 
 def run(scale, seed, context):

@@ -22,7 +22,7 @@ PREVIOUS = '01_class20_experts'
 MEMBERS = ['ablation/08_senet154_anchors', 'ablation/07_context_head', 'expert']
 EXPERT = {'size': 20, 'by': 'frequency', 'negative_ratio': 1.0, 'schedule': 'iterations'}
 ENSEMBLE = {'method': 'nmw', 'class_weights': True, 'normalize': 'max',
-            'expert_mode': 'augment', 'max_per_image': 100}
+            'expert_mode': 'augment', 'max_per_image': None}
 
 
 def run(scale, seed, context):
