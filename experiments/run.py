@@ -790,6 +790,41 @@ class RunContext(object):
         with open(path) as f:
             return json.load(f)
 
+    def member(self, scale, row_key, seed):
+        """The result dict and ``eval/`` directory of another row's run of ``seed``.
+
+        Run directories are not committed, so on a fresh clone a committed result has no
+        detections beside it. Then the row is trained and evaluated again (its result file
+        is rewritten, with a line comparing the new mAP to the committed one) so that the
+        ensemble rows can be regenerated from a clone, not only on the machine that ran
+        them first.
+
+        Raises:
+            ValueError: The row has no result for ``seed`` (run that row first).
+
+        """
+        old = self.result(scale, row_key, seed)
+        if old is None:
+            raise ValueError('needs the result of {} seed {} (run that row first)'.format(
+                row_key, seed))
+        eval_dir = os.path.join(self.run_dir(scale, row_key, seed), 'eval')
+        if any(os.path.exists(os.path.join(eval_dir, name))
+               for name in ('detections.csv', 'submission.csv')):
+            return old, eval_dir
+        rows = [r for r in discover_rows() if r.key == row_key]
+        if not rows:
+            raise ValueError('no row {!r}'.format(row_key))
+        self.log('    {} seed {}: its detections are gone ({}); training it again'.format(
+            row_key, seed, os.path.relpath(eval_dir, self.repo)))
+        new = execute(rows[0], scale, seed, self.args, self.deadline, self.log)
+        if new.get('map') is None:
+            raise RunError('{} seed {} diverged when run again: {}'.format(
+                row_key, seed, new.get('diverged')))
+        self.log('    {} seed {}: mAP {:.2f} again (committed result: {})'.format(
+            row_key, seed, 100 * new['map'], 'diverged' if old.get('map') is None
+            else '{:.2f}'.format(100 * old['map'])))
+        return new, eval_dir
+
     def train_and_evaluate(self, config, rdir, description):
         """Train and evaluate a config in ``rdir`` (see :func:`train_and_evaluate`)."""
         return train_and_evaluate(config, rdir, self.args, self.deadline, description,

@@ -530,3 +530,29 @@ def test_toy_only_rows_are_not_planned_at_full_scale(sandbox):
     stub = sandbox[0]
     assert run.main(['--rows', 'cooccurrence', '--scale', 'full', '--dry-run'] + argv) == 0
     assert stub.calls == []
+
+
+def test_ensemble_member_without_detections_is_run_again(sandbox):
+    """A fresh clone has the committed results but no run directories: an ensemble row
+    re-trains its members (rewriting their results) instead of failing."""
+    stub, argv, tmp = sandbox
+    key = 'ablation/08_senet154_anchors'
+    args = run.parse_args(argv)
+    logged = []
+    context = run.RunContext(args, run.Deadline(None), logged.append)
+    with pytest.raises(ValueError, match='run that row first'):
+        context.member('toy', key, 0)
+    assert stub.calls == []
+    # the committed result of an earlier machine: no run directory here
+    path = _write(str(tmp / 'results'), _fake_result(key, 0, 0.5))
+    result, eval_dir = context.member('toy', key, 0)
+    assert [c[0] for c in stub.calls] == ['train_multi.py', 'evaluate.py']
+    assert eval_dir == str(tmp / 'work' / 'toy' / 'ablation' / '08_senet154_anchors' /
+                           'seed0' / 'eval')
+    assert result['map'] == 0.25 and json.loads(open(path).read())['map'] == 0.25
+    assert any('mAP 25.00 again (committed result: 50.00)' in line for line in logged)
+    # once the detections are there, they are used as they are
+    with open(os.path.join(eval_dir, 'detections.csv'), 'w') as f:
+        f.write('ImageID,LabelName,Score,XMin,XMax,YMin,YMax\n')
+    assert context.member('toy', key, 0)[0]['map'] == 0.25
+    assert len(stub.calls) == 2

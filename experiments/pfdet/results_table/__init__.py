@@ -209,11 +209,10 @@ def run_row(module, scale, seed, context):
             members.append({'member': 'expert', 'classes': list(out['mids']),
                             'map': float(out['evaluation']['map']), **out['subset']})
             continue
-        result = context.result(scale, member, seed)
-        if result is None:
-            raise ValueError('{}: needs the result of {} seed {} (run that row first)'.format(
-                module.__name__, member, seed))
-        eval_dir = os.path.join(context.run_dir(scale, member, seed), 'eval')
+        try:   # re-runs a member whose run directory is gone (a fresh clone)
+            result, eval_dir = context.member(scale, member, seed)
+        except ValueError as e:
+            raise ValueError('{}: {}'.format(module.__name__, e))
         detections.append(_detections_path(eval_dir))
         aps.append({m: e['ap'] for m, e in result['ap_per_class'].items()})
         expert_classes.append(None)
