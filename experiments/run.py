@@ -627,6 +627,31 @@ def hidden_truth_scores(detections, hidden_truth_csv, mids, score_thresh=0.5, io
     return out
 
 
+#: The detection tables ``examples/evaluate.py`` writes into its output directory, in order
+#: of preference, with the :mod:`pfdet.datasets.oid_io` reader of each.
+DETECTION_FILES = (('detections.csv', 'read_predictions_csv'),
+                   ('submission.csv', 'read_submission'))
+
+
+def detections_file(eval_dir):
+    """The detection table of an ``examples/evaluate.py`` output directory, or None."""
+    for name, _ in DETECTION_FILES:
+        path = os.path.join(eval_dir, name)
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def read_detections(path):
+    """Read a :data:`DETECTION_FILES` table into ``ImageID, LabelName, Score, XMin, ...``."""
+    from pfdet.datasets import oid_io
+    reader = dict(DETECTION_FILES).get(os.path.basename(path))
+    if reader is None:
+        raise ValueError('{}: not one of {}'.format(
+            path, ', '.join(name for name, _ in DETECTION_FILES)))
+    return getattr(oid_io, reader)(path)
+
+
 def _hidden_truth_of_run(config, eval_dir):
     """:func:`hidden_truth_scores` of the planted part classes, or None (not embedded data)."""
     root = config['dataset']['root']
@@ -639,13 +664,8 @@ def _hidden_truth_of_run(config, eval_dir):
         return None
     with open(meta) as f:
         parts = sorted({p['part'] for p in json.load(f).get('planted_pairs', [])})
-    from pfdet.datasets import oid_io
-    for name, read in (('detections.csv', oid_io.read_predictions_csv),
-                       ('submission.csv', oid_io.read_submission)):
-        path = os.path.join(eval_dir, name)
-        if os.path.exists(path):
-            return hidden_truth_scores(read(path), hidden, parts)
-    return None
+    path = detections_file(eval_dir)
+    return None if path is None else hidden_truth_scores(read_detections(path), hidden, parts)
 
 
 def complete_results(rows, args, log=print):
@@ -808,8 +828,7 @@ class RunContext(object):
             raise ValueError('needs the result of {} seed {} (run that row first)'.format(
                 row_key, seed))
         eval_dir = os.path.join(self.run_dir(scale, row_key, seed), 'eval')
-        if any(os.path.exists(os.path.join(eval_dir, name))
-               for name in ('detections.csv', 'submission.csv')):
+        if detections_file(eval_dir) is not None:
             return old, eval_dir
         rows = [r for r in discover_rows() if r.key == row_key]
         if not rows:
@@ -848,6 +867,8 @@ class RunContext(object):
 
     machine_info = staticmethod(machine_info)
     commit_info = staticmethod(commit_info)
+    detections_file = staticmethod(detections_file)
+    read_detections = staticmethod(read_detections)
     read_per_class_ap = staticmethod(_read_per_class_ap)
     config_sha256 = staticmethod(config_sha256)
     is_stale = staticmethod(is_stale)

@@ -183,13 +183,12 @@ def train_expert(module, scale, seed, context):
     return out
 
 
-def _detections_path(eval_dir):
-    for name in ('detections.csv', 'submission.csv'):
-        path = os.path.join(eval_dir, name)
-        if os.path.exists(path):
-            return path
-    raise FileNotFoundError('{}: no detections.csv or submission.csv written by '
-                            'examples/evaluate.py'.format(eval_dir))
+def _detections_path(context, eval_dir):
+    path = context.detections_file(eval_dir)
+    if path is None:
+        raise FileNotFoundError('{}: no detections.csv or submission.csv written by '
+                                'examples/evaluate.py'.format(eval_dir))
+    return path
 
 
 def run_row(module, scale, seed, context):
@@ -202,7 +201,7 @@ def run_row(module, scale, seed, context):
     for member in module.MEMBERS:
         if member == 'expert':
             out = train_expert(module, scale, seed, context)
-            detections.append(_detections_path(out['eval_dir']))
+            detections.append(_detections_path(context, out['eval_dir']))
             aps.append({m: e['ap'] for m, e in out['ap_per_class'].items()})
             expert_classes.append(list(out['mids']))
             wall += out['wall_time_s']['total']
@@ -213,7 +212,7 @@ def run_row(module, scale, seed, context):
             result, eval_dir = context.member(scale, member, seed)
         except ValueError as e:
             raise ValueError('{}: {}'.format(module.__name__, e))
-        detections.append(_detections_path(eval_dir))
+        detections.append(_detections_path(context, eval_dir))
         aps.append({m: e['ap'] for m, e in result['ap_per_class'].items()})
         expert_classes.append(None)
         members.append({'member': member, 'map': result['map'],
@@ -226,10 +225,7 @@ def run_row(module, scale, seed, context):
 
     def merge(weighted):
         if len(detections) == 1 and not weighted:   # a single model: its detections as is
-            from pfdet.datasets import oid_io
-            path = detections[0]
-            return (oid_io.read_predictions_csv(path) if path.endswith('detections.csv')
-                    else oid_io.read_submission(path)), {}
+            return context.read_detections(detections[0]), {}
         return ensemble.ensemble_detections(
             detections, per_class_ap=aps if weighted else None,
             expert_classes=expert_classes if any(expert_classes) else None,
