@@ -253,6 +253,7 @@ _DEFAULT_PARAMS = {
     'p_face': 0.85,
     'p_hand': 0.85,
     'p_standalone_part': 0.04,
+    'q_standalone': None,
     'free_top_freq': 0.3,
     'zipf_exponent': 1.2,
     'p_group': 0.3,
@@ -263,6 +264,10 @@ _DEFAULT_PARAMS = {
     'colour_jitter': 12.0,
     'jpeg_quality': 95,
 }
+
+
+# parameters added later, None by default and then left out of meta.json
+_OPTIONAL_PARAMS = ('q_standalone',)
 
 
 def default_params():
@@ -297,6 +302,13 @@ def default_params():
                          each hand of a person is visible
     p_standalone_part    probability, per part class, of one part drawn on
                          its own (outside any subject)
+    q_standalone         probability that a part class is verified in an
+                         image where one of its instances is drawn on its
+                         own (the part is what the photo shows, so an image
+                         classifier proposes it); ``None``: ``q`` as
+                         elsewhere. When verified, every instance of the
+                         class in the image is annotated, those inside
+                         subjects too
     free_top_freq        image frequency of the most common free class
     zipf_exponent        free class of rank k appears in an image with
                          probability ``free_top_freq * k ** -zipf_exponent``
@@ -347,6 +359,12 @@ def _check_params(params):
         if not 0 <= float(p[k]) <= 1:
             raise ValueError('{} must be in [0, 1], got {!r}'.format(k, p[k]))
         p[k] = float(p[k])
+    if p['q_standalone'] is not None:
+        if not np.isscalar(p['q_standalone']) or \
+                not 0 <= float(p['q_standalone']) <= 1:
+            raise ValueError('q_standalone must be None or in [0, 1], got '
+                             '{!r}'.format(p['q_standalone']))
+        p['q_standalone'] = float(p['q_standalone'])
     neg = tuple(int(n) for n in p['n_negatives'])
     if len(neg) != 2 or not 0 <= neg[0] <= neg[1]:
         raise ValueError('n_negatives must be (min, max) with 0 <= min <= '
@@ -922,7 +940,9 @@ def part_salience(p, key, sizes):
     return float(np.clip(np.log(rel / lo) / np.log(hi / lo), 0, 1))
 
 
-def _verify_probability(p, key, sizes):
+def _verify_probability(p, key, sizes, standalone=False):
+    if standalone and p['q_standalone'] is not None:
+        return p['q_standalone']
     q = p['q']
     if np.isscalar(q):
         return q
@@ -971,14 +991,17 @@ def _sample_scene(seed, split, index, p, free_freq):
     # which part classes are verified: the same uniform draw against q, or against
     # q(salience) where salience is the size of the class's largest instance
     part_sizes = {k: [] for k in _PART_KEYS}
+    standalone = {k: False for k in _PART_KEYS}
     for kind, box, flags in placed_items:
         if kind == 'group':
             continue
+        if kind in standalone:
+            standalone[kind] = True
         for key, b in _layout_item((kind, box, flags))[1]:
             if key in part_sizes:
                 part_sizes[key].append(np.sqrt((b[2] - b[0]) * (b[3] - b[1])))
-    verified = u_verify < np.array([_verify_probability(p, k, part_sizes[k])
-                                    for k in _PART_KEYS])
+    verified = u_verify < np.array([
+        _verify_probability(p, k, part_sizes[k], standalone[k]) for k in _PART_KEYS])
     label, bbox, parent, group, is_group_of, annotated = [], [], [], [], [], []
     for kind, box, flags in placed_items:
         _, objs = _layout_item((kind, box, flags))
@@ -1420,8 +1443,11 @@ def generate(out_dir, n_train=2000, n_val=400, seed=0, n_jobs=1,
         'generator': 'pfdet.datasets.synthetic',
         'format_version': 1,
         'seed': seed,
+        # an optional parameter left at None is not written, so that data
+        # generated before it existed has the same meta.json
         'params': {k: list(v) if isinstance(v, tuple) else v
-                   for k, v in p.items()},
+                   for k, v in p.items()
+                   if not (v is None and k in _OPTIONAL_PARAMS)},
         'classes': [{'mid': m, 'name': nm, 'role': r}
                     for m, nm, r in zip(synthetic_class_mids,
                                         synthetic_class_names, _ROLES)],
@@ -1466,6 +1492,10 @@ def main(argv=None):
     parser.add_argument('--subject-scale', type=float, nargs=2, default=None,
                         metavar=('MIN', 'MAX'), help='size factor range of subjects '
                         'and stand-alone parts')
+    parser.add_argument('--q-standalone', type=float, default=None,
+                        help='probability that a part class is verified in an image '
+                             'where it is drawn on its own (default: --q)')
+    parser.add_argument('--p-standalone-part', type=float, default=None)
     parser.add_argument('--zipf-exponent', type=float, default=None)
     parser.add_argument('--free-top-freq', type=float, default=None)
     parser.add_argument('--p-group', type=float, default=None)
@@ -1484,7 +1514,7 @@ def main(argv=None):
         if len(args.q) > 2:
             parser.error('--q takes one or two values')
         params['q'] = args.q[0] if len(args.q) == 1 else tuple(args.q)
-    for k in ('subject_scale', 'zipf_exponent', 'free_top_freq', 'p_group',
+    for k in ('q_standalone', 'p_standalone_part', 'subject_scale', 'zipf_exponent', 'free_top_freq', 'p_group',
               'object_scale'):
         if getattr(args, k) is not None:
             params[k] = getattr(args, k)

@@ -571,3 +571,64 @@ def test_salience_params_bad_and_cli(tmp_path):
     with open(os.path.join(out, 'meta.json')) as f:
         params = json.load(f)['params']
     assert params['q'] == [0.1, 0.7] and params['subject_scale'] == [0.8, 1.2]
+
+
+# ------------------------------------------------ standalone parts verified
+
+def _standalone_and_annotation(scenes):
+    """(image, part class) rows: drawn on its own?, drawn inside a subject?, annotated."""
+    rows = []
+    for sc in scenes:
+        o = sc['objects']
+        kinds = {item[0] for item in sc['items']}
+        for k in synthetic._PART_KEYS:
+            m = o['label'] == synthetic._INDEX[k]
+            if not m.any():
+                continue
+            # one decision per image and class: all instances or none
+            assert o['annotated'][m].all() or not o['annotated'][m].any()
+            inside = bool((o['parent'][m] >= 0).any())
+            rows.append((k in kinds, inside, bool(o['annotated'][m][0])))
+    return np.array(rows, dtype=bool).reshape(-1, 3)
+
+
+def test_q_standalone_equal_to_q_is_the_same_data():
+    a = synthetic.scenes_to_frames(synthetic.sample_scenes(60, seed=5))[0]
+    b = synthetic.scenes_to_frames(synthetic.sample_scenes(60, seed=5, q_standalone=0.3))[0]
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_standalone_parts_are_verified_with_q_standalone():
+    scenes = synthetic.sample_scenes(1500, seed=2, q=0.2, q_standalone=1.0,
+                                     p_standalone_part=0.2)
+    standalone, inside, annotated = _standalone_and_annotation(scenes).T
+    # every image with a part drawn on its own verifies that class, and then the
+    # instances inside subjects in the same image are annotated too
+    assert standalone.sum() > 200 and (standalone & inside).sum() > 20
+    assert annotated[standalone].all()
+    # elsewhere the rate is q (binomial, 4 standard deviations)
+    rest = annotated[~standalone]
+    assert abs(rest.mean() - 0.2) < 4 * np.sqrt(0.2 * 0.8 / len(rest))
+    # q_standalone = 0: never verified where drawn on its own
+    scenes = synthetic.sample_scenes(300, seed=2, q=0.2, q_standalone=0.0,
+                                     p_standalone_part=0.2)
+    standalone, _, annotated = _standalone_and_annotation(scenes).T
+    assert standalone.sum() > 30 and not annotated[standalone].any()
+
+
+def test_q_standalone_meta_and_errors(tmp_path):
+    with pytest.raises(ValueError, match='q_standalone'):
+        synthetic.sample_scenes(1, q_standalone=1.5)
+    with pytest.raises(ValueError, match='q_standalone'):
+        synthetic.sample_scenes(1, q_standalone=(0.1, 0.2))
+    default = str(tmp_path / 'default')
+    synthetic.generate(default, n_train=2, n_val=1, seed=0)
+    with open(os.path.join(default, 'meta.json')) as f:
+        # left out when None: data generated before the parameter existed keeps its meta
+        assert 'q_standalone' not in json.load(f)['params']
+    out = str(tmp_path / 'cli')
+    synthetic.main(['--out', out, '--n-images', '3', '--n-val', '1', '--q-standalone', '0.9',
+                    '--p-standalone-part', '0.1'])
+    with open(os.path.join(out, 'meta.json')) as f:
+        params = json.load(f)['params']
+    assert params['q_standalone'] == 0.9 and params['p_standalone_part'] == 0.1

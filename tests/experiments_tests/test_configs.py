@@ -324,6 +324,21 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
         changed = _changed_keys(row.toy_config, row7)
         expected = ({'train.epoch'} if 'long_schedule' in name
                     else {'dataset.root', 'dataset.synthetic.params'})
+        if 'standalone' in name:
+            # evaluated on more validation images; 11/12 also sample more RoIs
+            expected.add('dataset.synthetic.n_val')
+            params = row.toy_config['dataset']['synthetic']['params']
+            assert params['q_standalone'] == 1 and params['p_standalone_part'] > 0
+            assert row.toy_config['dataset']['synthetic']['n_val'] > \
+                row7['dataset']['synthetic']['n_val']
+        if '_rois' in name:
+            expected.add('train_chain.head_n_sample')
+            assert row.toy_config['train_chain']['head_n_sample'] > \
+                row7['train_chain']['head_n_sample']
+        if '_rois512' in name:
+            # PFDet's own number of RoIs per image
+            assert row.toy_config['train_chain']['head_n_sample'] == \
+                ablation.row_config('07_context_head', 'full')['train_chain']['head_n_sample']
         if hasattr(row, 'WITH'):
             # a "without" row: its pair is the same data with the loss
             expected.add('train_chain.cooccurrence')
