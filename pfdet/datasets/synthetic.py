@@ -1514,8 +1514,8 @@ def main(argv=None):
         if len(args.q) > 2:
             parser.error('--q takes one or two values')
         params['q'] = args.q[0] if len(args.q) == 1 else tuple(args.q)
-    for k in ('q_standalone', 'p_standalone_part', 'subject_scale', 'zipf_exponent', 'free_top_freq', 'p_group',
-              'object_scale'):
+    for k in ('q_standalone', 'p_standalone_part', 'subject_scale', 'zipf_exponent',
+              'free_top_freq', 'p_group', 'object_scale'):
         if getattr(args, k) is not None:
             params[k] = getattr(args, k)
     n_val = args.n_val if args.n_val is not None else args.n_images // 5

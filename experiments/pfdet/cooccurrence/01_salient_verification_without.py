@@ -3,15 +3,11 @@
 Toy scale only (a variant of the embedded dataset; see the package docstring).
 """
 
-from experiments.pfdet.ablation import row_config
-from experiments.pfdet.cooccurrence import data_variant
-from pfdet.training import deep_update
+from experiments.pfdet.cooccurrence import without_loss
 
 ROW = 'Row 7 without the loss, salience-driven verification'
 PREVIOUS = None
 SCALES = ('toy',)
 WITH = 'cooccurrence/02_salient_verification'
 
-toy_config = deep_update(
-    data_variant(row_config('07_context_head', 'toy'), 'embedded_salient', q=(0.05, 0.6), subject_scale=(0.7, 1.4)),
-    {'train_chain': {'cooccurrence': None}})
+toy_config = without_loss(WITH)

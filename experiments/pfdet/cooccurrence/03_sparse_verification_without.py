@@ -3,15 +3,11 @@
 Toy scale only (a variant of the embedded dataset; see the package docstring).
 """
 
-from experiments.pfdet.ablation import row_config
-from experiments.pfdet.cooccurrence import data_variant
-from pfdet.training import deep_update
+from experiments.pfdet.cooccurrence import without_loss
 
 ROW = 'Row 7 without the loss, parts verified in 15 % of the images'
 PREVIOUS = None
 SCALES = ('toy',)
 WITH = 'cooccurrence/04_sparse_verification'
 
-toy_config = deep_update(
-    data_variant(row_config('07_context_head', 'toy'), 'embedded_q015', q=0.15),
-    {'train_chain': {'cooccurrence': None}})
+toy_config = without_loss(WITH)

@@ -4,13 +4,11 @@ The default embedded data (parts verified in 30 % of the images); 600 instead of
 to see whether the loss's AP effect grows as the detector converges.
 """
 
-from experiments.pfdet.ablation import row_config
-from pfdet.training import deep_update
+from experiments.pfdet.cooccurrence import without_loss
 
 ROW = 'Row 7 without the loss, twice the schedule'
 PREVIOUS = None
 SCALES = ('toy',)
 WITH = 'cooccurrence/06_long_schedule'
 
-toy_config = deep_update(row_config('07_context_head', 'toy'),
-                         {'train': {'epoch': 3.2}, 'train_chain': {'cooccurrence': None}})
+toy_config = without_loss(WITH)

@@ -3,15 +3,11 @@
 Toy scale only; the data of ``10_standalone_sparse.py``.
 """
 
-from experiments.pfdet.ablation import row_config
-from experiments.pfdet.cooccurrence import standalone_variant
-from pfdet.training import deep_update
+from experiments.pfdet.cooccurrence import without_loss
 
 ROW = 'Row 7 without the loss, parts verified in 15 % of the images, on their own always'
 PREVIOUS = None
 SCALES = ('toy',)
 WITH = 'cooccurrence/10_standalone_sparse'
 
-toy_config = deep_update(
-    standalone_variant(row_config('07_context_head', 'toy'), q=0.15),
-    {'train_chain': {'cooccurrence': None}})
+toy_config = without_loss(WITH)

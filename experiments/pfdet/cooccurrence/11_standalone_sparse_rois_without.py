@@ -3,16 +3,11 @@
 Toy scale only; the data and RoI sampling of ``12_standalone_sparse_rois.py``.
 """
 
-from experiments.pfdet.ablation import row_config
-from experiments.pfdet.cooccurrence import standalone_variant
-from experiments.pfdet.cooccurrence import ROIS
-from pfdet.training import deep_update
+from experiments.pfdet.cooccurrence import without_loss
 
 ROW = 'Row 7 without the loss, parts verified in 15 % of the images, on their own always, 256 RoIs per image'
 PREVIOUS = None
 SCALES = ('toy',)
 WITH = 'cooccurrence/12_standalone_sparse_rois'
 
-toy_config = deep_update(
-    standalone_variant(row_config('07_context_head', 'toy'), q=0.15),
-    {'train_chain': {'cooccurrence': None, 'head_n_sample': ROIS}})
+toy_config = without_loss(WITH)

@@ -24,6 +24,10 @@ the loss's AP effect depends on *how* parts go unannotated (toy scale only: ``SC
   rarely when it is a small part of a person or a car: parts go unannotated mostly
   *inside subjects*, exactly where the loss ignores them. These pairs are evaluated on
   1,000 validation images (:func:`standalone_variant`).
+* ``11``/``12`` and ``13``/``14``: the data of ``09``/``10`` with 256 (``ROIS``) and PFDet's
+  512 (``PFDET_ROIS``) RoIs sampled per image by the head instead of the toy budget's 64.
+
+A "without" row is its pair's config without the loss (:func:`without_loss`).
 
 A row module defines ``ROW``, ``PREVIOUS`` (None), ``toy_config`` and, for a train row at
 full scale too, ``config`` (rows without one declare ``SCALES = ('toy',)``); a "without"
@@ -34,31 +38,43 @@ import importlib
 import os
 import re
 
+from experiments.pfdet.base import config as _full_config
+
 _ROW_FILE = re.compile(r'^(\d\d)_[a-z0-9_]+\.py$')
 
 
 #: RoIs sampled per image by the head in rows 11/12 (the toy budget: 64; PFDet: 512).
 ROIS = 256
 
-#: RoIs sampled per image by the head in rows 13/14: PFDet's (``base.py``).
-PFDET_ROIS = 512
+#: RoIs sampled per image by the head in rows 13/14: PFDet's own (``base.py``).
+PFDET_ROIS = _full_config['train_chain']['head_n_sample']
 
 
-def standalone_variant(config, q=0.3):
+def standalone_variant(config, q=None):
     """``config`` on embedded data where a part drawn on its own is always verified.
 
     Each part class is drawn on its own in 15 % of the images (``p_standalone_part``) and
     is then verified (``q_standalone = 1``); elsewhere it is verified with probability
-    ``q``. 1,000 validation images instead of 300: part classes are scored only where
+    ``q`` (``None``: the generator's default, 0.3). 1,000 validation images instead of 300: part classes are scored only where
     verified, and 300 images leave too few of them for a stable AP.
     """
     params = dict(q_standalone=1.0, p_standalone_part=0.15)
     name = 'embedded_standalone'
-    if q != 0.3:   # the default
+    if q is not None:
         params['q'] = q
         name += '_q{:03d}'.format(int(round(q * 100)))
     return data_variant(config, name, n_val=1000, **params)
 
+
+def without_loss(with_row):
+    """The toy config of row ``with_row`` (``'cooccurrence/<stem>'``, a row's ``WITH``)
+    without the loss: the "without" side of a pair differs from its "with" side in
+    nothing else."""
+    from pfdet.training import deep_update
+    package, stem = with_row.split('/')
+    if package != 'cooccurrence':
+        raise ValueError('{!r} is not a co-occurrence row'.format(with_row))
+    return deep_update(load_row(stem).toy_config, {'train_chain': {'cooccurrence': None}})
 
 
 def data_variant(config, name, n_val=None, **params):
