@@ -31,6 +31,7 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from pfdet.training import builder  # NOQA: E402
+from pfdet.datasets.synthetic import default_params  # NOQA: E402
 from pfdet.training import load_config  # NOQA: E402
 from pfdet.training import validate_config  # NOQA: E402
 from pfdet.training.builder import ClassInfo  # NOQA: E402
@@ -324,14 +325,17 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
         changed = _changed_keys(row.toy_config, row7)
         expected = ({'train.epoch'} if 'long_schedule' in name
                     else {'dataset.root', 'dataset.synthetic.params'})
-        if 'standalone' in name:
-            # evaluated on more validation images; 11/12 also sample more RoIs
+        if 'standalone' in name or 'dense' in name:
+            # evaluated on more validation images; 11-16 also sample more RoIs
             expected.add('dataset.synthetic.n_val')
             params = row.toy_config['dataset']['synthetic']['params']
             assert params['q_standalone'] == 1 and params['p_standalone_part'] > 0
             assert row.toy_config['dataset']['synthetic']['n_val'] > \
                 row7['dataset']['synthetic']['n_val']
-        if '_rois' in name:
+        if 'dense' in name:
+            assert params['q'] < 0.3 and all(
+                params[k] > default_params()[k] for k in cooccurrence.DENSE_SCENES)
+        if '_rois' in name or 'dense' in name:
             expected.add('train_chain.head_n_sample')
             assert row.toy_config['train_chain']['head_n_sample'] > \
                 row7['train_chain']['head_n_sample']
