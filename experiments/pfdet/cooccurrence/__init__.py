@@ -31,6 +31,7 @@ the loss's AP effect depends on *how* parts go unannotated (toy scale only: ``SC
   parts verified in 10 % of the images and drawn on their own in 10 % (always verified
   there), 256 RoIs. Unannotated part instances inside subjects then outnumber the
   annotated ones 2.5-3.7 to 1 (1.5-2.1 in ``11``/``12``): the regime the loss is for.
+* ``17``/``18``: the data and RoIs of ``15``/``16``, twice the schedule (600 updates).
 
 A "without" row is its pair's config without the loss (:func:`without_loss`).
 
