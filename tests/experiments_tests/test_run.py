@@ -138,6 +138,12 @@ def test_with_without_pair_table(tmp_path):
     assert 'per class: c without → + c**' in text
     assert 'needs results of both `ablation/01_b`' in text    # 01_b was renamed away
     assert '**holds** (per seed: +20.0, +7.5)' in text
+    # the summary has one line per pair with both sides run: part-class averages
+    # 40 / 47.5 -> 60 / 55 (sd of (40, 47.5) = 7.5 / sqrt(2) = 5.3), gains +20 and +7.5
+    summary = [l for l in text.splitlines() if l.startswith('| + c | `ablation/02_c` |')]
+    assert summary == ['| + c | `ablation/02_c` | 43.8 ± 5.3 (2) | 57.5 ± 3.5 (2) | '
+                       '+13.8 (+20.0, +7.5) | — | yes |']
+    assert text.index('every with/without pair') < text.index('per class: ablation rows')
 
 
 def test_criterion_fails_when_one_seed_is_below(tmp_path):
@@ -147,6 +153,7 @@ def test_criterion_fails_when_one_seed_is_below(tmp_path):
         _write(str(tmp_path), r)
     text = make_table.generate_markdown(make_table.load_results(str(tmp_path)), _infos())
     assert '**does not hold** (per seed: +20.0, -2.5)' in text
+    assert '| +8.8 (+20.0, -2.5) | — | no |' in text     # the summary line
 
 
 def test_stale_results_are_marked(tmp_path):
