@@ -418,9 +418,6 @@ def cooccurrence_table(results, infos, scale, without_key, with_key):
              '|---|---|---|---|---|---|---|---|']
     pairs = seed_pairs(results, scale, without_key, with_key)
 
-    def found(mids):
-        return found_share(pairs, mids)
-
     def row(label, ap_of, paper_entry, mids=()):
         a = [ap_of(w) for w, _ in pairs]
         b = [ap_of(wo) for _, wo in pairs]
@@ -433,7 +430,7 @@ def cooccurrence_table(results, infos, scale, without_key, with_key):
             fmt_stat([x for x in b if x is not None]),
             fmt_stat([x for x in a if x is not None]), fmt_signed(mean_d),
             ' ({})'.format(', '.join(fmt_signed(x) for x in d)) if len(d) > 1 else '',
-            found(mids)))
+            found_share(pairs, mids)))
         return d
 
     for mid, name in parts:

@@ -61,7 +61,12 @@ PFDET_ROIS = _full_config['train_chain']['head_n_sample']
 DENSE_SCENES = dict(p_person=0.8, max_persons=4, p_vehicle=0.6, p_bicycle=0.3)
 
 
-def standalone_variant(config, q=None, p_standalone_part=0.15, dense=False):
+#: Share of the images with a part class drawn on its own in rows 07-14 (the default of
+#: :func:`standalone_variant`; its data directories carry no ``_sNNN`` suffix).
+STANDALONE_PART = 0.15
+
+
+def standalone_variant(config, q=None, p_standalone_part=STANDALONE_PART, dense=False):
     """``config`` on embedded data where a part drawn on its own is always verified.
 
     Each part class is drawn on its own in ``p_standalone_part`` of the images and is
@@ -77,7 +82,7 @@ def standalone_variant(config, q=None, p_standalone_part=0.15, dense=False):
     if q is not None:
         params['q'] = q
         name += '_q{:03d}'.format(int(round(q * 100)))
-    if p_standalone_part != 0.15:
+    if p_standalone_part != STANDALONE_PART:
         name += '_s{:03d}'.format(int(round(p_standalone_part * 100)))
     return data_variant(config, name, n_val=1000, **params)
 
