@@ -254,6 +254,7 @@ _DEFAULT_PARAMS = {
     'p_hand': 0.85,
     'p_standalone_part': 0.04,
     'q_standalone': None,
+    'p_lookalike': None,
     'free_top_freq': 0.3,
     'zipf_exponent': 1.2,
     'p_group': 0.3,
@@ -267,7 +268,7 @@ _DEFAULT_PARAMS = {
 
 
 # parameters added later, None by default and then left out of meta.json
-_OPTIONAL_PARAMS = ('q_standalone',)
+_OPTIONAL_PARAMS = ('q_standalone', 'p_lookalike')
 
 
 def default_params():
@@ -309,6 +310,15 @@ def default_params():
                          elsewhere. When verified, every instance of the
                          class in the image is annotated, those inside
                          subjects too
+    p_lookalike          probability, per part class, of one *look-alike*
+                         drawn on its own: clutter that resembles the part
+                         but is not one (an upside-down face or head, a
+                         square "hand", a wheel with a square hub, a hoop
+                         without spokes); never annotated and in no class,
+                         so a hard negative for the part class. Open Images
+                         is full of them (masks, dolls, statues, clocks,
+                         plates); ``None`` (the default) draws none and
+                         leaves the random streams as before
     free_top_freq        image frequency of the most common free class
     zipf_exponent        free class of rank k appears in an image with
                          probability ``free_top_freq * k ** -zipf_exponent``
@@ -359,6 +369,12 @@ def _check_params(params):
         if not 0 <= float(p[k]) <= 1:
             raise ValueError('{} must be in [0, 1], got {!r}'.format(k, p[k]))
         p[k] = float(p[k])
+    if p['p_lookalike'] is not None:
+        if not np.isscalar(p['p_lookalike']) or \
+                not 0 <= float(p['p_lookalike']) <= 1:
+            raise ValueError('p_lookalike must be None or in [0, 1], got '
+                             '{!r}'.format(p['p_lookalike']))
+        p['p_lookalike'] = float(p['p_lookalike'])
     if p['q_standalone'] is not None:
         if not np.isscalar(p['q_standalone']) or \
                 not 0 <= float(p['q_standalone']) <= 1:
@@ -812,7 +828,35 @@ def _layout_item(item):
         return _bicycle_wheel_prims(box), [('bicycle_wheel', box)]
     if kind == 'tie':
         return [_shape_prim('tie', box, _TIE)], [('tie', box)]
+    if kind == 'lookalike':
+        return _lookalike_prims(flags['key'], box), []
     return [_free_prim(kind, box)], [(kind, box)]
+
+
+def _flip_prims(prims, box):
+    """``prims`` mirrored upside down inside ``box`` (y0, x0, y1, x1)."""
+    s = box[0] + box[2]
+    out = []
+    for shape, lines, texture, c1, c2, ext in prims:
+        lines = [(np.stack((pts[:, 0], s - pts[:, 1]), axis=1), t) for pts, t in lines]
+        out.append((shape, lines, texture, c1, c2, (s - ext[2], ext[1], s - ext[0], ext[3])))
+    return out
+
+
+def _lookalike_prims(key, box):
+    """Clutter resembling part class ``key`` (never annotated, in no class)."""
+    y0, x0, y1, x1 = box
+    if key == 'face':
+        return _flip_prims(_face_prims(box), box)
+    if key == 'head':
+        return _flip_prims(_head_prims(box, _PERSON_STYLE['man'][2], True)[0], box)
+    if key == 'hand':
+        return [_shape_prim('rect', box, _SKIN, 'outline', _SKIN_DARK)]
+    i = 0.3 * (x1 - x0)
+    if key == 'wheel':
+        return [_shape_prim('circle', box, _TYRE),
+                _shape_prim('rect', (y0 + i, x0 + i, y1 - i, x1 - i), _HUB)]
+    return [_shape_prim('ring', box, (30, 30, 30))]
 
 
 # ---------------------------------------------------------------- scenes
@@ -875,26 +919,38 @@ def _sample_items(rng, p, free_freq):
         if ui >= p['p_standalone_part'] * _STANDALONE_SCALE[k]:
             continue
         flags = {}
-        if k == 'face':
-            s = rng.uniform(14, 24) * sc
-            h, w = s, s * 0.95
-        elif k == 'hand':
-            h = w = rng.uniform(12, 20) * sc
-        elif k == 'head':
-            h = w = rng.uniform(18, 30) * sc
+        h, w = _standalone_size(rng, k, sc)
+        if k == 'head':
             flags = {'face': bool(rng.random() < p['p_face'])}
-        elif k == 'wheel':
-            h = w = rng.uniform(14, 26) * sc
-        elif k == 'bicycle_wheel':
-            h = w = rng.uniform(18, 32) * sc
-        else:
-            w = rng.uniform(9, 14) * sc
-            h = 2.2 * w
         if k != 'tie':
             d = _distance(rng, p)
             h, w = h * d, w * d
         items.append((k, h, w, flags))
+    if p['p_lookalike']:
+        for k, ui in zip(_PART_KEYS, rng.random(len(_PART_KEYS))):
+            if ui >= p['p_lookalike']:
+                continue
+            h, w = _standalone_size(rng, k, sc)
+            d = _distance(rng, p)
+            items.append(('lookalike', h * d, w * d, {'key': k}))
     return items
+
+
+def _standalone_size(rng, key, sc):
+    """``(h, w)`` of a part (or Tie) drawn on its own, before the subject distance."""
+    if key == 'face':
+        s = rng.uniform(14, 24) * sc
+        return s, s * 0.95
+    if key == 'hand':
+        return (rng.uniform(12, 20) * sc,) * 2
+    if key == 'head':
+        return (rng.uniform(18, 30) * sc,) * 2
+    if key == 'wheel':
+        return (rng.uniform(14, 26) * sc,) * 2
+    if key == 'bicycle_wheel':
+        return (rng.uniform(18, 32) * sc,) * 2
+    w = rng.uniform(9, 14) * sc
+    return 2.2 * w, w
 
 
 def _overlap_ok(cand, placed, max_overlap):
@@ -1496,6 +1552,9 @@ def main(argv=None):
                         help='probability that a part class is verified in an image '
                              'where it is drawn on its own (default: --q)')
     parser.add_argument('--p-standalone-part', type=float, default=None)
+    parser.add_argument('--p-lookalike', type=float, default=None,
+                        help='probability, per part class, of an unannotated look-alike '
+                             'drawn on its own (default: none)')
     parser.add_argument('--zipf-exponent', type=float, default=None)
     parser.add_argument('--free-top-freq', type=float, default=None)
     parser.add_argument('--p-group', type=float, default=None)
@@ -1514,8 +1573,8 @@ def main(argv=None):
         if len(args.q) > 2:
             parser.error('--q takes one or two values')
         params['q'] = args.q[0] if len(args.q) == 1 else tuple(args.q)
-    for k in ('q_standalone', 'p_standalone_part', 'subject_scale', 'zipf_exponent',
-              'free_top_freq', 'p_group', 'object_scale'):
+    for k in ('q_standalone', 'p_standalone_part', 'p_lookalike', 'subject_scale',
+              'zipf_exponent', 'free_top_freq', 'p_group', 'object_scale'):
         if getattr(args, k) is not None:
             params[k] = getattr(args, k)
     n_val = args.n_val if args.n_val is not None else args.n_images // 5

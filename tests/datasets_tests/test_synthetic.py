@@ -632,3 +632,86 @@ def test_q_standalone_meta_and_errors(tmp_path):
     with open(os.path.join(out, 'meta.json')) as f:
         params = json.load(f)['params']
     assert params['q_standalone'] == 0.9 and params['p_standalone_part'] == 0.1
+
+
+# ---------------------------------------------------------------- part look-alikes
+
+def test_no_lookalikes_is_the_same_data():
+    # None (the default) and 0 draw nothing and consume no random numbers
+    a = synthetic.sample_scenes(60, seed=5)
+    b = synthetic.sample_scenes(60, seed=5, p_lookalike=0.0)
+    pd.testing.assert_frame_equal(synthetic.scenes_to_frames(a)[0],
+                                  synthetic.scenes_to_frames(b)[0])
+    assert [repr(s['items']) for s in a] == [repr(s['items']) for s in b]
+
+
+def test_lookalikes_are_drawn_unannotated_outside_subjects():
+    p = 0.4
+    scenes = synthetic.sample_scenes(400, seed=4, p_lookalike=p)
+    per_key = {k: 0 for k in ('face', 'hand', 'head', 'wheel', 'bicycle_wheel')}
+    n_objects = 0
+    for s in scenes:
+        objs = s['objects']
+        expected = []
+        for kind, box, flags in s['items']:
+            if kind == 'lookalike':
+                per_key[flags['key']] += 1
+                continue
+            expected += synthetic._layout_item((kind, box, flags))[1]
+        # a look-alike adds no object (no box, no class, no hidden-truth row)
+        assert len(objs['label']) == len(expected)
+        n_objects += len(expected)
+    assert n_objects > 1000
+    for k, n in per_key.items():
+        # drawn in at most p of the images (placement may drop a few)
+        assert 0.75 * p * len(scenes) < n <= p * len(scenes) + 4 * np.sqrt(
+            p * (1 - p) * len(scenes)), (k, n)
+
+
+def test_lookalike_is_drawn_and_differs_from_the_part():
+    scenes = synthetic.sample_scenes(100, seed=4, p_lookalike=0.5)
+    scene = next(s for s in scenes if any(i[0] == 'lookalike' for i in s['items']))
+    scene = dict(scene, noise=0., colour_jitter=0.)
+    item = next(i for i in scene['items'] if i[0] == 'lookalike')
+    box = np.round(item[1]).astype(int)
+    full = synthetic.render_scene(scene).astype(int)
+    without = synthetic.render_scene(
+        dict(scene, items=[i for i in scene['items'] if i is not item])).astype(int)
+    y0, x0, y1, x1 = box
+    assert (np.abs(full - without).sum(axis=2)[y0:y1, x0:x1] > 20).mean() > 0.3
+    # the same box drawn as the real part looks different
+    real = synthetic.render_scene(dict(scene, items=[
+        i if i is not item else (item[2]['key'], item[1],
+                                 {'face': True} if item[2]['key'] == 'head' else {})
+        for i in scene['items']])).astype(int)
+    assert (np.abs(full - real).sum(axis=2)[y0:y1, x0:x1] > 20).mean() > 0.02
+
+
+def test_lookalike_face_is_upside_down():
+    box = (10., 20., 30., 39.)
+    face = synthetic._face_prims(box)
+    flipped = synthetic._lookalike_prims('face', box)
+    # eyes at 38 % of the height from the top, then at 38 % from the bottom
+    eye, eye_f = face[1][5], flipped[1][5]
+    assert eye[0] + eye[2] == pytest.approx(2 * (10 + 0.38 * 20))
+    assert eye_f[0] + eye_f[2] == pytest.approx(2 * (30 - 0.38 * 20))
+    assert (eye[1], eye[3]) == (eye_f[1], eye_f[3])
+    # the mouth line: y = 77 % from the top -> 23 %
+    mouth_y = face[3][1][0][0][:, 1]
+    assert np.allclose(flipped[3][1][0][0][:, 1], 40 - mouth_y)
+    assert np.allclose(flipped[3][1][0][0][:, 1], 10 + 0.23 * 20)
+
+
+def test_p_lookalike_meta_cli_and_errors(tmp_path):
+    with pytest.raises(ValueError, match='p_lookalike'):
+        synthetic.sample_scenes(1, p_lookalike=1.5)
+    with pytest.raises(ValueError, match='p_lookalike'):
+        synthetic.sample_scenes(1, p_lookalike=(0.1, 0.2))
+    default = str(tmp_path / 'default')
+    synthetic.generate(default, n_train=2, n_val=1, seed=0)
+    with open(os.path.join(default, 'meta.json')) as f:
+        assert 'p_lookalike' not in json.load(f)['params']
+    out = str(tmp_path / 'cli')
+    synthetic.main(['--out', out, '--n-images', '3', '--n-val', '1', '--p-lookalike', '0.25'])
+    with open(os.path.join(out, 'meta.json')) as f:
+        assert json.load(f)['params']['p_lookalike'] == 0.25

@@ -323,21 +323,29 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
         row = cooccurrence.load_row(name)
         assert row.SCALES == ('toy',) and not hasattr(row, 'config')
         changed = _changed_keys(row.toy_config, row7)
+        dense = 'dense' in name or 'lookalikes' in name
+        params = dict(row.toy_config['dataset']['synthetic'].get('params') or {})
         expected = ({'train.epoch'} if 'long_schedule' in name
                     else {'dataset.root', 'dataset.synthetic.params'})
         if 'dense_scenes_long' in name:
             expected.add('train.epoch')
-        if 'standalone' in name or 'dense' in name:
+        if 'standalone' in name or dense:
             # evaluated on more validation images; 11-16 also sample more RoIs
             expected.add('dataset.synthetic.n_val')
-            params = row.toy_config['dataset']['synthetic']['params']
             assert params['q_standalone'] == 1 and params['p_standalone_part'] > 0
             assert row.toy_config['dataset']['synthetic']['n_val'] > \
                 row7['dataset']['synthetic']['n_val']
-        if 'dense' in name:
+        if dense:
             assert params['q'] < 0.3 and all(
                 params[k] > default_params()[k] for k in cooccurrence.DENSE_SCENES)
-        if '_rois' in name or 'dense' in name:
+        if 'lookalikes' in name:
+            # the data of rows 15/16 plus look-alikes, nothing else
+            assert params.pop('p_lookalike') == cooccurrence.LOOKALIKE > 0
+            assert params == cooccurrence.load_row('16_dense_scenes').toy_config[
+                'dataset']['synthetic']['params']
+        else:
+            assert params.get('p_lookalike') is None
+        if '_rois' in name or dense:
             expected.add('train_chain.head_n_sample')
             assert row.toy_config['train_chain']['head_n_sample'] > \
                 row7['train_chain']['head_n_sample']

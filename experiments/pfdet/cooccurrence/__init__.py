@@ -32,6 +32,13 @@ the loss's AP effect depends on *how* parts go unannotated (toy scale only: ``SC
   there), 256 RoIs. Unannotated part instances inside subjects then outnumber the
   annotated ones 2.5-3.7 to 1 (1.5-2.1 in ``11``/``12``): the regime the loss is for.
 * ``17``/``18``: the data and RoIs of ``15``/``16``, twice the schedule (600 updates).
+* ``19``/``20``: the data and RoIs of ``15``/``16`` plus part look-alikes
+  (:data:`LOOKALIKE`): clutter outside subjects that resembles a part but is none (an
+  upside-down face or head, a square "hand", a wheel with a square hub, a hoop without
+  spokes). Open Images is full of such hard negatives (masks, dolls, statues, clocks,
+  plates). A detector that learnt "a face inside a person is background" from the
+  unannotated faces must tell faces from look-alikes by context rather than appearance;
+  the OID metric then ranks look-alikes above the faces inside people.
 
 A "without" row is its pair's config without the loss (:func:`without_loss`).
 
@@ -61,18 +68,26 @@ PFDET_ROIS = _full_config['train_chain']['head_n_sample']
 DENSE_SCENES = dict(p_person=0.8, max_persons=4, p_vehicle=0.6, p_bicycle=0.3)
 
 
+#: Share of the images with a look-alike of each part class in rows 19/20 (generator
+#: parameter ``p_lookalike``; by default none is drawn).
+LOOKALIKE = 0.3
+
+
 #: Share of the images with a part class drawn on its own in rows 07-14 (the default of
 #: :func:`standalone_variant`; its data directories carry no ``_sNNN`` suffix).
 STANDALONE_PART = 0.15
 
 
-def standalone_variant(config, q=None, p_standalone_part=STANDALONE_PART, dense=False):
+def standalone_variant(config, q=None, p_standalone_part=STANDALONE_PART, dense=False,
+                       p_lookalike=None):
     """``config`` on embedded data where a part drawn on its own is always verified.
 
     Each part class is drawn on its own in ``p_standalone_part`` of the images and is
     then verified (``q_standalone = 1``); elsewhere it is verified with probability ``q``
     (``None``: the generator's default, 0.3). With ``dense``, scenes hold more subjects
-    (:data:`DENSE_SCENES`). 1,000 validation images instead of 300: part classes are scored
+    (:data:`DENSE_SCENES`). With ``p_lookalike``, each part class has a look-alike (an
+    unannotated hard negative, see the generator's ``p_lookalike``) drawn on its own in that
+    share of the images. 1,000 validation images instead of 300: part classes are scored
     only where verified, and 300 images leave too few of them for a stable AP.
     """
     params = dict(q_standalone=1.0, p_standalone_part=p_standalone_part)
@@ -84,6 +99,9 @@ def standalone_variant(config, q=None, p_standalone_part=STANDALONE_PART, dense=
         name += '_q{:03d}'.format(int(round(q * 100)))
     if p_standalone_part != STANDALONE_PART:
         name += '_s{:03d}'.format(int(round(p_standalone_part * 100)))
+    if p_lookalike is not None:
+        params['p_lookalike'] = p_lookalike
+        name += '_la{:03d}'.format(int(round(p_lookalike * 100)))
     return data_variant(config, name, n_val=1000, **params)
 
 
