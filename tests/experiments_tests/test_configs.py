@@ -349,6 +349,13 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
             expected.add('train_chain.head_n_sample')
             assert row.toy_config['train_chain']['head_n_sample'] > \
                 row7['train_chain']['head_n_sample']
+        if '_soft' in name:
+            # rows 15/16 with the selected entries kept as weak negatives
+            expected.add('train_chain.cooc_ignore_weight')
+            assert 0 < row.toy_config['train_chain']['cooc_ignore_weight'] == \
+                cooccurrence.SOFT_IGNORE_WEIGHT < 1
+        else:
+            assert row.toy_config['train_chain']['cooc_ignore_weight'] == 0
         if '_rois512' in name:
             # PFDet's own number of RoIs per image
             assert row.toy_config['train_chain']['head_n_sample'] == \

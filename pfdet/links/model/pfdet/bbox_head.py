@@ -556,7 +556,8 @@ def matched_label_mask(rois, roi_indices, gt_labels, bboxes, labels,
 
 
 def bbox_head_loss_post(locs, confs, roi_indices, gt_locs, gt_labels,
-                        batchsize, targets=None, conf_normalize='roi'):
+                        batchsize, targets=None, conf_normalize='roi',
+                        ignore_weight=0.):
     """Head losses (differentiable part).
 
     * Localisation: smooth L1 (:math:`\\beta = 1`) on the ground-truth class
@@ -564,14 +565,16 @@ def bbox_head_loss_post(locs, confs, roi_indices, gt_locs, gt_labels,
       image.
     * Classification, :obj:`targets` given (sigmoid classifier):
       :func:`chainer.functions.sigmoid_cross_entropy` per entry; entries with
-      target -1 contribute 0 to loss and gradient. Normalisation
+      target -1 contribute 0 to loss and gradient (with :obj:`ignore_weight`
+      :math:`w > 0`: they are negatives of weight :math:`w`). Normalisation
       (:obj:`conf_normalize`):
 
       * ``'roi'`` (default): sum over classes and RoIs divided by the number
         of sampled RoIs of the image, as detectron2 and mmdetection do for
         sigmoid heads; the magnitude matches the softmax loss.
       * ``'entry'``: divided by the number of non-ignored entries of the
-        image (``normalize=True`` of Chainer); weaker by a factor C.
+        image (``normalize=True`` of Chainer; an entry of weight :math:`w`
+        counts :math:`w`); weaker by a factor C.
 
       PFDet's choice is not published.
     * Classification, :obj:`targets` is :obj:`None` (softmax classifier):
@@ -590,6 +593,9 @@ def bbox_head_loss_post(locs, confs, roi_indices, gt_locs, gt_labels,
         targets (array): :math:`(R', C)` int32 in {-1, 0, 1}
             (:func:`make_head_targets`), or :obj:`None` for softmax.
         conf_normalize ({'roi', 'entry'}): See above.
+        ignore_weight (float): Weight in [0, 1] of the entries with target -1,
+            as negatives: 0 ignores them (PFDet's co-occurrence loss), 1
+            makes them plain negatives (no co-occurrence loss).
 
     Returns:
         tuple of two variables: :obj:`loc_loss` and :obj:`conf_loss`.
@@ -598,6 +604,9 @@ def bbox_head_loss_post(locs, confs, roi_indices, gt_locs, gt_labels,
         raise ValueError(
             "conf_normalize must be 'roi' or 'entry', not {!r}".format(
                 conf_normalize))
+    if not 0 <= ignore_weight <= 1:
+        raise ValueError('ignore_weight must be in [0, 1], not {!r}'.format(
+            ignore_weight))
     xp = cuda.get_array_module(locs.array, confs.array)
     roi_indices = xp.concatenate(roi_indices, axis=0).astype(np.int32)
     gt_locs = xp.concatenate(gt_locs, axis=0).astype(np.float32)
@@ -631,11 +640,19 @@ def bbox_head_loss_post(locs, confs, roi_indices, gt_locs, gt_labels,
         if targets.shape != confs.shape:
             raise ValueError('targets must have shape {}, not {}'.format(
                 confs.shape, targets.shape))
-        loss = F.sigmoid_cross_entropy(confs, targets, reduce='no')
+        if ignore_weight > 0:
+            # the ignored entries become negatives of weight ignore_weight
+            entry_w = xp.where(targets < 0, np.float32(ignore_weight),
+                               np.float32(1)).astype(np.float32)
+            loss = F.sigmoid_cross_entropy(
+                confs, xp.maximum(targets, 0), reduce='no') * entry_w
+        else:
+            entry_w = (targets >= 0).astype(np.float32)
+            loss = F.sigmoid_cross_entropy(confs, targets, reduce='no')
         if conf_normalize == 'roi':
             w = weight[:, None]
         else:
-            valid = (targets >= 0).sum(axis=1)
+            valid = entry_w.sum(axis=1)
             n_valid = xp.bincount(
                 roi_indices, weights=valid, minlength=batchsize)
             w = (1 / xp.maximum(n_valid, 1))[roi_indices][:, None]

@@ -48,6 +48,10 @@ class PFDetTrainChain(chainer.Chain):
         cooc_ioa_thresh (float): Containment threshold of the ignore rule.
         cooc_unless_verified (bool): Do not ignore parts verified in the
             image (needs :obj:`img_labels` in :meth:`forward`).
+        cooc_ignore_weight (float): Weight in [0, 1] of the entries the rule
+            selects, as negatives: 0 (PFDet) ignores them; a soft variant
+            keeps a fraction of their negative signal
+            (:func:`bbox_head_loss_post`).
         head_n_sample (int): RoIs sampled per image for the head.
         head_fg_ratio (float): Maximum foreground fraction of the samples.
         head_fg_thresh (float): IoU of a foreground RoI (and of a positive
@@ -60,7 +64,7 @@ class PFDetTrainChain(chainer.Chain):
 
     def __init__(self, model, ancestor_matrix=None, cooccurrence_pairs=None,
                  cooc_ioa_thresh=1.0, cooc_unless_verified=True,
-                 head_n_sample=512, head_fg_ratio=0.25, head_fg_thresh=0.5,
+                 cooc_ignore_weight=0., head_n_sample=512, head_fg_ratio=0.25, head_fg_thresh=0.5,
                  conf_normalize='roi', rpn_n_sample=256):
         super(PFDetTrainChain, self).__init__()
         with self.init_scope():
@@ -93,6 +97,10 @@ class PFDetTrainChain(chainer.Chain):
         self.cooccurrence_pairs = cooccurrence_pairs
         self.cooc_ioa_thresh = cooc_ioa_thresh
         self.cooc_unless_verified = cooc_unless_verified
+        if not 0 <= cooc_ignore_weight <= 1:
+            raise ValueError('cooc_ignore_weight must be in [0, 1], not {!r}'.format(
+                cooc_ignore_weight))
+        self.cooc_ignore_weight = float(cooc_ignore_weight)
         self.head_n_sample = head_n_sample
         self.head_fg_ratio = head_fg_ratio
         self.head_fg_thresh = head_fg_thresh
@@ -207,7 +215,7 @@ class PFDetTrainChain(chainer.Chain):
         head_locs, head_confs = model.bbox_head(hs, rois, roi_indices, sizes)
         head_loc_loss, head_conf_loss = bbox_head_loss_post(
             head_locs, head_confs, roi_indices, gt_locs, gt_labels, B,
-            targets, self.conf_normalize)
+            targets, self.conf_normalize, ignore_weight=self.cooc_ignore_weight)
 
         loss = rpn_loc_loss + rpn_conf_loss + head_loc_loss + head_conf_loss
         chainer.reporter.report({

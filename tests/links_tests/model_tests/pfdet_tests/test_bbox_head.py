@@ -354,6 +354,48 @@ def test_ignored_entries_give_zero_loss_and_gradient():
                                rtol=1e-5)
 
 
+@pytest.mark.parametrize('normalize', ['roi', 'entry'])
+def test_ignore_weight_keeps_ignored_entries_as_weighted_negatives(normalize):
+    rng = np.random.RandomState(1)
+    R, C = 6, 4
+    x = rng.normal(0, 2, (R, C)).astype(np.float32)
+    roi_indices = [np.array([0, 0, 0, 1, 1, 1], np.int32)]
+    gt_labels = [np.array([1, 0, 2, 0, 4, 0], np.int32)]
+    gt_locs = [np.zeros((R, 4), np.float32)]
+    base = make_head_targets(gt_labels, C)
+    ignore = np.zeros((R, C), bool)
+    ignore[[1, 2, 5], [3, 3, 0]] = True
+    targets = make_head_targets(gt_labels, C, ignore_mask=ignore)
+
+    def run(t, w):
+        confs = chainer.Variable(x.copy())
+        locs = chainer.Variable(np.zeros((R, C, 4), np.float32))
+        _, conf = bbox_head_loss_post(locs, confs, roi_indices, gt_locs, gt_labels, 2, t,
+                                      conf_normalize=normalize, ignore_weight=w)
+        conf.backward()
+        return float(conf.array), confs.grad
+
+    # weight 1 is the loss without ignores
+    np.testing.assert_allclose(run(targets, 1.)[0], run(base, 0.)[0], rtol=1e-6)
+    # in between: an independent numpy BCE, entries weighted 1 or w
+    w = 0.25
+    ew = np.where(ignore, w, 1.)
+    bce = (np.logaddexp(0, x) - x * base) * ew
+    img = roi_indices[0]
+    if normalize == 'roi':
+        per_img = [bce[img == i].sum() / (img == i).sum() for i in (0, 1)]
+    else:
+        per_img = [bce[img == i].sum() / ew[img == i].sum() for i in (0, 1)]
+    loss, grad = run(targets, w)
+    np.testing.assert_allclose(loss, np.mean(per_img), rtol=1e-5)
+    # the gradient of an ignored entry is w times that of a plain negative
+    _, grad_full = run(base, 0.)
+    if normalize == 'roi':
+        np.testing.assert_allclose(grad[ignore], w * grad_full[ignore], rtol=1e-5)
+    with pytest.raises(ValueError, match='ignore_weight'):
+        run(targets, 1.5)
+
+
 def test_loss_post_empty():
     locs = chainer.Variable(np.zeros((0, 3, 4), np.float32))
     confs = chainer.Variable(np.zeros((0, 3), np.float32))
