@@ -183,7 +183,7 @@ CONFIG_SCHEMA = {
         'cooccurrence_mining': _is(dict),
         'cooc_ioa_thresh': _positive(),
         'cooc_unless_verified': _is(bool),
-        'cooc_ignore_weight': _fraction,
+        'cooc_ignore_weight': _Optional(_fraction, 0.),   # 0: ignore (PFDet)
         'head_n_sample': _positive(numbers.Integral),
         'head_fg_ratio': _fraction,
         'head_fg_thresh': _fraction,

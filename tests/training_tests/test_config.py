@@ -156,3 +156,15 @@ def test_optional_key_gets_its_default():
     config['eval']['n_images'] = 0
     with pytest.raises(ConfigError, match='eval.n_images'):
         validate_config(config, 'x.py')
+
+
+def test_keys_added_later_are_filled_with_their_default():
+    # a config written before cooc_ignore_weight existed keeps PFDet's ignoring loss
+    config = load_config(os.path.join(ROOT, 'experiments/pfdet/toy_base.py'))
+    del config['train_chain']['cooc_ignore_weight']
+    validate_config(config, 'x.py')
+    assert config['train_chain']['cooc_ignore_weight'] == 0
+    config['train_chain']['cooc_ignore_weight'] = 1.5
+    with pytest.raises(ConfigError, match=r'train_chain.cooc_ignore_weight: expected a number '
+                                          r'in \[0, 1\], got 1.5'):
+        validate_config(config, 'x.py')
