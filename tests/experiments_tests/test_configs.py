@@ -356,6 +356,12 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
                 cooccurrence.SOFT_IGNORE_WEIGHT < 1
         else:
             assert row.toy_config['train_chain']['cooc_ignore_weight'] == 0
+        if '_strict' in name:
+            # rows 15/16 with the poster's literal "inside" (base.py's value; rows 05+ use 0.8)
+            from experiments.pfdet.base import config as full_base
+            expected.add('train_chain.cooc_ioa_thresh')
+            assert row.toy_config['train_chain']['cooc_ioa_thresh'] == 1.0 == \
+                full_base['train_chain']['cooc_ioa_thresh'] > row7['train_chain']['cooc_ioa_thresh']
         if '_rois512' in name:
             # PFDet's own number of RoIs per image
             assert row.toy_config['train_chain']['head_n_sample'] == \

@@ -47,6 +47,9 @@ the loss's AP effect depends on *how* parts go unannotated (toy scale only: ``SC
   head box for Human face, half a wheel for Wheel) are never taught to be negatives in
   the unverified images, and come out as high-scoring near-miss false positives.
 
+* ``23``/``24``: the data and RoIs of ``15``/``16`` with the poster's literal rule, strict
+  containment (``cooc_ioa_thresh`` = 1.0, ``base.py``'s value; ablation rows 05-08 use 0.8).
+
 A "without" row is its pair's config without the loss (:func:`without_loss`).
 
 A row module defines ``ROW``, ``PREVIOUS`` (None), ``toy_config`` and, for a train row at
