@@ -369,18 +369,11 @@ def _check_params(params):
         if not 0 <= float(p[k]) <= 1:
             raise ValueError('{} must be in [0, 1], got {!r}'.format(k, p[k]))
         p[k] = float(p[k])
-    if p['p_lookalike'] is not None:
-        if not np.isscalar(p['p_lookalike']) or \
-                not 0 <= float(p['p_lookalike']) <= 1:
-            raise ValueError('p_lookalike must be None or in [0, 1], got '
-                             '{!r}'.format(p['p_lookalike']))
-        p['p_lookalike'] = float(p['p_lookalike'])
-    if p['q_standalone'] is not None:
-        if not np.isscalar(p['q_standalone']) or \
-                not 0 <= float(p['q_standalone']) <= 1:
-            raise ValueError('q_standalone must be None or in [0, 1], got '
-                             '{!r}'.format(p['q_standalone']))
-        p['q_standalone'] = float(p['q_standalone'])
+    for k in ('q_standalone', 'p_lookalike'):     # probabilities, or None
+        if p[k] is not None:
+            if not np.isscalar(p[k]) or not 0 <= float(p[k]) <= 1:
+                raise ValueError('{} must be None or in [0, 1], got {!r}'.format(k, p[k]))
+            p[k] = float(p[k])
     neg = tuple(int(n) for n in p['n_negatives'])
     if len(neg) != 2 or not 0 <= neg[0] <= neg[1]:
         raise ValueError('n_negatives must be (min, max) with 0 <= min <= '

@@ -616,22 +616,25 @@ def test_standalone_parts_are_verified_with_q_standalone():
     assert standalone.sum() > 30 and not annotated[standalone].any()
 
 
-def test_q_standalone_meta_and_errors(tmp_path):
-    with pytest.raises(ValueError, match='q_standalone'):
-        synthetic.sample_scenes(1, q_standalone=1.5)
-    with pytest.raises(ValueError, match='q_standalone'):
-        synthetic.sample_scenes(1, q_standalone=(0.1, 0.2))
+def test_optional_params_meta_cli_and_errors(tmp_path):
+    for name in ('q_standalone', 'p_lookalike'):
+        with pytest.raises(ValueError, match=name):
+            synthetic.sample_scenes(1, **{name: 1.5})
+        with pytest.raises(ValueError, match=name):
+            synthetic.sample_scenes(1, **{name: (0.1, 0.2)})
     default = str(tmp_path / 'default')
     synthetic.generate(default, n_train=2, n_val=1, seed=0)
     with open(os.path.join(default, 'meta.json')) as f:
-        # left out when None: data generated before the parameter existed keeps its meta
-        assert 'q_standalone' not in json.load(f)['params']
+        params = json.load(f)['params']
+    # left out when None: data generated before the parameters existed keeps its meta
+    assert 'q_standalone' not in params and 'p_lookalike' not in params
     out = str(tmp_path / 'cli')
     synthetic.main(['--out', out, '--n-images', '3', '--n-val', '1', '--q-standalone', '0.9',
-                    '--p-standalone-part', '0.1'])
+                    '--p-standalone-part', '0.1', '--p-lookalike', '0.25'])
     with open(os.path.join(out, 'meta.json')) as f:
         params = json.load(f)['params']
     assert params['q_standalone'] == 0.9 and params['p_standalone_part'] == 0.1
+    assert params['p_lookalike'] == 0.25
 
 
 # ---------------------------------------------------------------- part look-alikes
@@ -700,18 +703,3 @@ def test_lookalike_face_is_upside_down():
     mouth_y = face[3][1][0][0][:, 1]
     assert np.allclose(flipped[3][1][0][0][:, 1], 40 - mouth_y)
     assert np.allclose(flipped[3][1][0][0][:, 1], 10 + 0.23 * 20)
-
-
-def test_p_lookalike_meta_cli_and_errors(tmp_path):
-    with pytest.raises(ValueError, match='p_lookalike'):
-        synthetic.sample_scenes(1, p_lookalike=1.5)
-    with pytest.raises(ValueError, match='p_lookalike'):
-        synthetic.sample_scenes(1, p_lookalike=(0.1, 0.2))
-    default = str(tmp_path / 'default')
-    synthetic.generate(default, n_train=2, n_val=1, seed=0)
-    with open(os.path.join(default, 'meta.json')) as f:
-        assert 'p_lookalike' not in json.load(f)['params']
-    out = str(tmp_path / 'cli')
-    synthetic.main(['--out', out, '--n-images', '3', '--n-val', '1', '--p-lookalike', '0.25'])
-    with open(os.path.join(out, 'meta.json')) as f:
-        assert json.load(f)['params']['p_lookalike'] == 0.25

@@ -36,17 +36,16 @@ the loss's AP effect depends on *how* parts go unannotated (toy scale only: ``SC
   (:data:`LOOKALIKE`): clutter outside subjects that resembles a part but is none (an
   upside-down face or head, a square "hand", a wheel with a square hub, a hoop without
   spokes). Open Images is full of such hard negatives (masks, dolls, statues, clocks,
-  plates). A detector that learnt "a face inside a person is background" from the
-  unannotated faces must tell faces from look-alikes by context rather than appearance;
-  the OID metric then ranks look-alikes above the faces inside people.
-
+  plates). The hypothesis tested: a detector that learnt "a face inside a person is
+  background" from the unannotated faces tells faces from look-alikes by context, so the
+  OID metric ranks look-alikes above the faces inside people. It did not hold: without
+  the loss the look-alikes are told apart by appearance (README, "Reproducing the paper").
 * ``21``/``22``: the data and RoIs of ``15``/``16`` with a *soft* co-occurrence loss: the
   entries the rule selects stay negatives of weight :data:`SOFT_IGNORE_WEIGHT` instead of
   being ignored (``train_chain.cooc_ignore_weight``; PFDet ignores them: weight 0). Rows
   15-20 showed what full ignoring costs: RoIs inside subjects that are *not* parts (a
   head box for Human face, half a wheel for Wheel) are never taught to be negatives in
   the unverified images, and come out as high-scoring near-miss false positives.
-
 * ``23``/``24``: the data and RoIs of ``15``/``16`` with the poster's literal rule, strict
   containment (``cooc_ioa_thresh`` = 1.0, ``base.py``'s value; ablation rows 05-08 use 0.8).
 

@@ -640,15 +640,11 @@ def bbox_head_loss_post(locs, confs, roi_indices, gt_locs, gt_labels,
         if targets.shape != confs.shape:
             raise ValueError('targets must have shape {}, not {}'.format(
                 confs.shape, targets.shape))
-        if ignore_weight > 0:
-            # the ignored entries become negatives of weight ignore_weight
-            entry_w = xp.where(targets < 0, np.float32(ignore_weight),
-                               np.float32(1)).astype(np.float32)
-            loss = F.sigmoid_cross_entropy(
-                confs, xp.maximum(targets, 0), reduce='no') * entry_w
-        else:
-            entry_w = (targets >= 0).astype(np.float32)
-            loss = F.sigmoid_cross_entropy(confs, targets, reduce='no')
+        # an entry with target -1 is a negative of weight ignore_weight (0: ignored)
+        entry_w = xp.where(targets < 0, np.float32(ignore_weight),
+                           np.float32(1)).astype(np.float32)
+        loss = F.sigmoid_cross_entropy(
+            confs, xp.maximum(targets, 0), reduce='no') * entry_w
         if conf_normalize == 'roi':
             w = weight[:, None]
         else:

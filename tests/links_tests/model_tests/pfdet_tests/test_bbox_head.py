@@ -324,28 +324,36 @@ def test_loss_post_softmax_closed_form():
     assert float(loc.array) == 0
 
 
-def test_ignored_entries_give_zero_loss_and_gradient():
-    rng = np.random.RandomState(0)
+# a sigmoid head case with three ignored entries: logits, labels, targets with and without ignores
+_IGN_ROI_INDICES = [np.array([0, 0, 0, 1, 1, 1], np.int32)]
+_IGN_GT_LABELS = [np.array([1, 0, 2, 0, 4, 0], np.int32)]
+
+
+def _ignore_case(seed):
     R, C = 6, 4
-    x = rng.normal(0, 2, (R, C)).astype(np.float32)
-    roi_indices = [np.array([0, 0, 0, 1, 1, 1], np.int32)]
-    gt_labels = [np.array([1, 0, 2, 0, 4, 0], np.int32)]
-    gt_locs = [np.zeros((R, 4), np.float32)]
-    base = make_head_targets(gt_labels, C)
+    x = np.random.RandomState(seed).normal(0, 2, (R, C)).astype(np.float32)
+    base = make_head_targets(_IGN_GT_LABELS, C)
     ignore = np.zeros((R, C), bool)
     ignore[[1, 2, 5], [3, 3, 0]] = True
-    targets = make_head_targets(gt_labels, C, ignore_mask=ignore)
+    targets = make_head_targets(_IGN_GT_LABELS, C, ignore_mask=ignore)
+    return x, base, ignore, targets
 
-    def run(t):
-        confs = chainer.Variable(x.copy())
-        locs = chainer.Variable(np.zeros((R, C, 4), np.float32))
-        _, conf = bbox_head_loss_post(locs, confs, roi_indices, gt_locs,
-                                      gt_labels, 2, t)
-        conf.backward()
-        return float(conf.array), confs.grad
 
-    full, _ = run(base)
-    ignored, grad = run(targets)
+def _conf_loss_and_grad(x, targets, **kwargs):
+    R, C = x.shape
+    confs = chainer.Variable(x.copy())
+    locs = chainer.Variable(np.zeros((R, C, 4), np.float32))
+    _, conf = bbox_head_loss_post(locs, confs, _IGN_ROI_INDICES,
+                                  [np.zeros((R, 4), np.float32)], _IGN_GT_LABELS, 2,
+                                  targets, **kwargs)
+    conf.backward()
+    return float(conf.array), confs.grad
+
+
+def test_ignored_entries_give_zero_loss_and_gradient():
+    x, base, ignore, targets = _ignore_case(0)
+    full, _ = _conf_loss_and_grad(x, base)
+    ignored, grad = _conf_loss_and_grad(x, targets)
     assert (grad[ignore] == 0).all()
     assert (grad[~ignore] != 0).all()
     # independent numpy BCE of the ignored entries (weight 1/3 per image)
@@ -356,24 +364,10 @@ def test_ignored_entries_give_zero_loss_and_gradient():
 
 @pytest.mark.parametrize('normalize', ['roi', 'entry'])
 def test_ignore_weight_keeps_ignored_entries_as_weighted_negatives(normalize):
-    rng = np.random.RandomState(1)
-    R, C = 6, 4
-    x = rng.normal(0, 2, (R, C)).astype(np.float32)
-    roi_indices = [np.array([0, 0, 0, 1, 1, 1], np.int32)]
-    gt_labels = [np.array([1, 0, 2, 0, 4, 0], np.int32)]
-    gt_locs = [np.zeros((R, 4), np.float32)]
-    base = make_head_targets(gt_labels, C)
-    ignore = np.zeros((R, C), bool)
-    ignore[[1, 2, 5], [3, 3, 0]] = True
-    targets = make_head_targets(gt_labels, C, ignore_mask=ignore)
+    x, base, ignore, targets = _ignore_case(1)
 
     def run(t, w):
-        confs = chainer.Variable(x.copy())
-        locs = chainer.Variable(np.zeros((R, C, 4), np.float32))
-        _, conf = bbox_head_loss_post(locs, confs, roi_indices, gt_locs, gt_labels, 2, t,
-                                      conf_normalize=normalize, ignore_weight=w)
-        conf.backward()
-        return float(conf.array), confs.grad
+        return _conf_loss_and_grad(x, t, conf_normalize=normalize, ignore_weight=w)
 
     # weight 1 is the loss without ignores
     np.testing.assert_allclose(run(targets, 1.)[0], run(base, 0.)[0], rtol=1e-6)
@@ -381,7 +375,7 @@ def test_ignore_weight_keeps_ignored_entries_as_weighted_negatives(normalize):
     w = 0.25
     ew = np.where(ignore, w, 1.)
     bce = (np.logaddexp(0, x) - x * base) * ew
-    img = roi_indices[0]
+    img = _IGN_ROI_INDICES[0]
     if normalize == 'roi':
         per_img = [bce[img == i].sum() / (img == i).sum() for i in (0, 1)]
     else:
