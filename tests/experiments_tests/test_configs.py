@@ -327,7 +327,8 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
         params = dict(row.toy_config['dataset']['synthetic'].get('params') or {})
         expected = ({'train.epoch'} if 'long_schedule' in name
                     else {'dataset.root', 'dataset.synthetic.params'})
-        if 'dense_scenes_long' in name:
+        longer = 'long_schedule' in name or name.endswith(('_long', '_long_without'))
+        if longer and 'long_schedule' not in name:
             expected.add('train.epoch')
         if 'standalone' in name or dense:
             # evaluated on more validation images; 11-16 also sample more RoIs
@@ -338,6 +339,12 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
         if dense:
             assert params['q'] < 0.3 and all(
                 params[k] > default_params()[k] for k in cooccurrence.DENSE_SCENES)
+        if 'rare_verification' in name:
+            # the data of rows 15/16 with parts verified more rarely, nothing else
+            p16 = dict(cooccurrence.load_row('16_dense_scenes').toy_config['dataset'][
+                'synthetic']['params'])
+            assert params['q'] == 0.03 < p16['q']
+            assert params == dict(p16, q=params['q'])
         if 'lookalikes' in name:
             # the data of rows 15/16 plus look-alikes, nothing else
             assert params.pop('p_lookalike') == cooccurrence.LOOKALIKE > 0
@@ -374,7 +381,7 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
                 {'train_chain.cooccurrence'}
             assert row.toy_config['train_chain']['cooccurrence'] is None
         assert changed == expected, (name, changed)
-        if 'long_schedule' in name or 'dense_scenes_long' in name:
+        if longer:
             assert row.toy_config['train']['epoch'] == 2 * row7['train']['epoch']
         else:
             assert row.toy_config['dataset']['root'] != row7['dataset']['root']
