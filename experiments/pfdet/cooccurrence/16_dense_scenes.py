@@ -8,16 +8,10 @@ own in 10 % of the images (``p_standalone_part``) and always verified there
 one, by class). 1,000 validation images; the head samples ``ROIS`` = 256 RoIs per image.
 """
 
-from experiments.pfdet.ablation import row_config
-from experiments.pfdet.cooccurrence import ROIS
-from experiments.pfdet.cooccurrence import standalone_variant
-from pfdet.training import deep_update
+from experiments.pfdet.cooccurrence import dense_variant
 
 ROW = 'Row 7, dense scenes, parts verified in 10 % of the images, on their own always, 256 RoIs per image'
 PREVIOUS = None
 SCALES = ('toy',)
 
-toy_config = deep_update(
-    standalone_variant(row_config('07_context_head', 'toy'), q=0.1, p_standalone_part=0.1,
-                       dense=True),
-    {'train_chain': {'head_n_sample': ROIS}})
+toy_config = dense_variant(q=0.1)

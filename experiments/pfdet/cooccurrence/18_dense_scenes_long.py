@@ -6,12 +6,10 @@ unannotated parts are mostly inside subjects, so a detector trained without the 
 learn to suppress parts *there* (context), which longer training should sharpen.
 """
 
-from experiments.pfdet.cooccurrence import load_row
-from pfdet.training import deep_update
+from experiments.pfdet.cooccurrence import twice_the_schedule
 
 ROW = 'Row 7, dense scenes, parts verified in 10 % of the images, 256 RoIs, twice the schedule'
 PREVIOUS = None
 SCALES = ('toy',)
 
-_ROW16 = load_row('16_dense_scenes').toy_config
-toy_config = deep_update(_ROW16, {'train': {'epoch': 2 * _ROW16['train']['epoch']}})
+toy_config = twice_the_schedule('16_dense_scenes')

@@ -7,17 +7,11 @@ spokes) drawn on its own in ``LOOKALIKE`` = 30 % of the images: hard negatives t
 detector must tell from the parts by their appearance.
 """
 
-from experiments.pfdet.ablation import row_config
+from experiments.pfdet.cooccurrence import dense_variant
 from experiments.pfdet.cooccurrence import LOOKALIKE
-from experiments.pfdet.cooccurrence import ROIS
-from experiments.pfdet.cooccurrence import standalone_variant
-from pfdet.training import deep_update
 
 ROW = 'Row 7, dense scenes with part look-alikes, parts verified in 10 % of the images, on their own always, 256 RoIs per image'
 PREVIOUS = None
 SCALES = ('toy',)
 
-toy_config = deep_update(
-    standalone_variant(row_config('07_context_head', 'toy'), q=0.1, p_standalone_part=0.1,
-                       dense=True, p_lookalike=LOOKALIKE),
-    {'train_chain': {'head_n_sample': ROIS}})
+toy_config = dense_variant(q=0.1, p_lookalike=LOOKALIKE)

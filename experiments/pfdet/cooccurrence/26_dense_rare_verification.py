@@ -8,16 +8,10 @@ problem is worst for small parts of frequent subjects (an arm or a hand of a per
 few.
 """
 
-from experiments.pfdet.ablation import row_config
-from experiments.pfdet.cooccurrence import ROIS
-from experiments.pfdet.cooccurrence import standalone_variant
-from pfdet.training import deep_update
+from experiments.pfdet.cooccurrence import dense_variant
 
 ROW = 'Row 7, dense scenes, parts verified in 3 % of the images, on their own always, 256 RoIs per image'
 PREVIOUS = None
 SCALES = ('toy',)
 
-toy_config = deep_update(
-    standalone_variant(row_config('07_context_head', 'toy'), q=0.03, p_standalone_part=0.1,
-                       dense=True),
-    {'train_chain': {'head_n_sample': ROIS}})
+toy_config = dense_variant(q=0.03)

@@ -7,12 +7,10 @@ longer schedule lets the detector without the loss learn the context (a part ins
 subject is almost always background in its labels) that the loss takes away.
 """
 
-from experiments.pfdet.cooccurrence import load_row
-from pfdet.training import deep_update
+from experiments.pfdet.cooccurrence import twice_the_schedule
 
 ROW = 'Row 7, dense scenes, parts verified in 3 % of the images, on their own always, 256 RoIs, twice the schedule'
 PREVIOUS = None
 SCALES = ('toy',)
 
-_ROW26 = load_row('26_dense_rare_verification').toy_config
-toy_config = deep_update(_ROW26, {'train': {'epoch': 2 * _ROW26['train']['epoch']}})
+toy_config = twice_the_schedule('26_dense_rare_verification')

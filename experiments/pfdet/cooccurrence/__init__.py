@@ -48,6 +48,8 @@ the loss's AP effect depends on *how* parts go unannotated (toy scale only: ``SC
   the unverified images, and come out as high-scoring near-miss false positives.
 * ``23``/``24``: the data and RoIs of ``15``/``16`` with the poster's literal rule, strict
   containment (``cooc_ioa_thresh`` = 1.0, ``base.py``'s value; ablation rows 05-08 use 0.8).
+* ``25``/``26``: the dense scenes of ``15``/``16`` with parts verified in 3 % instead of
+  10 % of the images (``q``); ``27``/``28``: the same, twice the schedule.
 
 A "without" row is its pair's config without the loss (:func:`without_loss`).
 
@@ -120,6 +122,28 @@ def standalone_variant(config, q=None, p_standalone_part=STANDALONE_PART, dense=
         params['p_lookalike'] = p_lookalike
         name += '_la{:03d}'.format(int(round(p_lookalike * 100)))
     return data_variant(config, name, n_val=1000, **params)
+
+
+def dense_variant(q, p_lookalike=None):
+    """The toy config of ablation row 7 on the dense scenes of rows 15-28.
+
+    :data:`DENSE_SCENES`, each part class drawn on its own in 10 % of the images and always
+    verified there, verified with probability ``q`` elsewhere, ``p_lookalike`` as in
+    :func:`standalone_variant`, and :data:`ROIS` RoIs sampled per image by the head.
+    """
+    from experiments.pfdet.ablation import row_config
+    from pfdet.training import deep_update
+    return deep_update(
+        standalone_variant(row_config('07_context_head', 'toy'), q=q, p_standalone_part=0.1,
+                           dense=True, p_lookalike=p_lookalike),
+        {'train_chain': {'head_n_sample': ROIS}})
+
+
+def twice_the_schedule(with_row):
+    """The toy config of row ``with_row`` (a file stem) trained for twice its epochs."""
+    from pfdet.training import deep_update
+    config = load_row(with_row).toy_config
+    return deep_update(config, {'train': {'epoch': 2 * config['train']['epoch']}})
 
 
 def without_loss(with_row):
