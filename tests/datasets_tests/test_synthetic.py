@@ -616,8 +616,38 @@ def test_standalone_parts_are_verified_with_q_standalone():
     assert standalone.sum() > 30 and not annotated[standalone].any()
 
 
+def test_q_validation_verifies_held_out_parts_more_densely():
+    kw = dict(seed=3, q=0.1, q_standalone=1.0, p_standalone_part=0.1)
+    train = synthetic.sample_scenes(200, 'train', **kw)
+    val = synthetic.sample_scenes(1500, 'validation', **kw)
+    val_dense = synthetic.sample_scenes(1500, 'validation', q_validation=0.5, **kw)
+    # the training split does not see it
+    pd.testing.assert_frame_equal(
+        synthetic.scenes_to_frames(train)[0],
+        synthetic.scenes_to_frames(synthetic.sample_scenes(200, 'train', q_validation=0.5,
+                                                           **kw))[0])
+    for a, b in zip(val, val_dense):
+        # the same images, boxes and negatives; only more parts annotated, and a part
+        # annotated at q stays annotated
+        assert repr(a['items']) == repr(b['items'])
+        np.testing.assert_array_equal(a['objects']['bbox'], b['objects']['bbox'])
+        np.testing.assert_array_equal(a['img_label'][a['img_label_confidence'] == 0],
+                                      b['img_label'][b['img_label_confidence'] == 0])
+        assert (a['objects']['annotated'] <= b['objects']['annotated']).all()
+    for scenes, rate in ((val, 0.1), (val_dense, 0.5)):
+        standalone, _, annotated = _standalone_and_annotation(scenes).T
+        assert annotated[standalone].all()          # q_standalone still rules there
+        rest = annotated[~standalone]
+        assert len(rest) > 1000
+        # binomial, 4 standard deviations
+        assert abs(rest.mean() - rate) < 4 * np.sqrt(rate * (1 - rate) / len(rest))
+    # every part drawn is verified at 1
+    full = synthetic.sample_scenes(100, 'validation', q_validation=1.0, **kw)
+    assert _standalone_and_annotation(full)[:, 2].all()
+
+
 def test_optional_params_meta_cli_and_errors(tmp_path):
-    for name in ('q_standalone', 'p_lookalike'):
+    for name in ('q_standalone', 'q_validation', 'p_lookalike'):
         with pytest.raises(ValueError, match=name):
             synthetic.sample_scenes(1, **{name: 1.5})
         with pytest.raises(ValueError, match=name):
@@ -627,14 +657,15 @@ def test_optional_params_meta_cli_and_errors(tmp_path):
     with open(os.path.join(default, 'meta.json')) as f:
         params = json.load(f)['params']
     # left out when None: data generated before the parameters existed keeps its meta
-    assert 'q_standalone' not in params and 'p_lookalike' not in params
+    assert not {'q_standalone', 'q_validation', 'p_lookalike'} & set(params)
     out = str(tmp_path / 'cli')
     synthetic.main(['--out', out, '--n-images', '3', '--n-val', '1', '--q-standalone', '0.9',
-                    '--p-standalone-part', '0.1', '--p-lookalike', '0.25'])
+                    '--p-standalone-part', '0.1', '--p-lookalike', '0.25',
+                    '--q-validation', '0.6'])
     with open(os.path.join(out, 'meta.json')) as f:
         params = json.load(f)['params']
     assert params['q_standalone'] == 0.9 and params['p_standalone_part'] == 0.1
-    assert params['p_lookalike'] == 0.25
+    assert params['p_lookalike'] == 0.25 and params['q_validation'] == 0.6
 
 
 # ---------------------------------------------------------------- part look-alikes

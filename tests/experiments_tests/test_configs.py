@@ -323,7 +323,7 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
         row = cooccurrence.load_row(name)
         assert row.SCALES == ('toy',) and not hasattr(row, 'config')
         changed = _changed_keys(row.toy_config, row7)
-        dense = 'dense' in name or 'lookalikes' in name
+        dense = 'dense' in name or 'lookalikes' in name or 'validation' in name
         params = dict(row.toy_config['dataset']['synthetic'].get('params') or {})
         expected = ({'train.epoch'} if 'long_schedule' in name
                     else {'dataset.root', 'dataset.synthetic.params'})
@@ -345,6 +345,16 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
                 'synthetic']['params'])
             assert params['q'] == 0.03 < p16['q']
             assert params == dict(p16, q=params['q'])
+        if 'validation' in name:
+            # the training data of rows 15/16, parts verified more densely in validation
+            p16 = dict(cooccurrence.load_row('16_dense_scenes').toy_config['dataset'][
+                'synthetic']['params'])
+            assert p16['q'] < params['q_validation'] <= 1
+            assert params == dict(p16, q_validation=params['q_validation'])
+            assert row.toy_config['dataset']['synthetic']['n_val'] == cooccurrence.load_row(
+                '16_dense_scenes').toy_config['dataset']['synthetic']['n_val']
+        else:
+            assert params.get('q_validation') is None
         if 'lookalikes' in name:
             # the data of rows 15/16 plus look-alikes, nothing else
             assert params.pop('p_lookalike') == cooccurrence.LOOKALIKE > 0

@@ -1,0 +1,13 @@
+"""Ablation row 7 without the co-occurrence loss on dense scenes, parts verified in every validation image.
+
+Toy scale only; the data, RoI sampling and evaluation of ``32_exhaustive_validation.py``.
+"""
+
+from experiments.pfdet.cooccurrence import without_loss
+
+ROW = 'Row 7 without the loss, dense scenes, parts verified in 10 % of the training and all validation images, 256 RoIs per image'
+PREVIOUS = None
+SCALES = ('toy',)
+WITH = 'cooccurrence/32_exhaustive_validation'
+
+toy_config = without_loss(WITH)
