@@ -58,7 +58,8 @@ the loss's AP effect depends on *how* parts go unannotated (toy scale only: ``SC
   each, training images about 3 (its published per-split counts: 551k labels on 41.6k
   validation images, 27.9M on 9.0M training images), so its part classes are scored on
   many more images where they sit inside subjects than they are annotated in for
-  training; rows 15-28 validate as sparsely as they train.
+  training; rows 15-28 validate as sparsely as they train. ``33``/``34``: ``29``/``30``
+  trained twice as long (600 updates).
 
 A "without" row is its pair's config without the loss (:func:`without_loss`).
 
@@ -145,7 +146,7 @@ def standalone_variant(config, q=None, p_standalone_part=STANDALONE_PART, dense=
 
 
 def dense_variant(q, p_lookalike=None, q_validation=None):
-    """The toy config of ablation row 7 on the dense scenes of rows 15-32.
+    """The toy config of ablation row 7 on the dense scenes of rows 15-34.
 
     :data:`DENSE_SCENES`, each part class drawn on its own in 10 % of the images and always
     verified there, verified with probability ``q`` elsewhere, ``p_lookalike`` and
