@@ -328,7 +328,8 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
         expected = ({'train.epoch'} if 'long_schedule' in name
                     else {'dataset.root', 'dataset.synthetic.params'})
         longer = 'long_schedule' in name or name.endswith(('_long', '_long_without'))
-        if longer and 'long_schedule' not in name:
+        longest = name.endswith(('_longer', '_longer_without'))      # four times
+        if (longer or longest) and 'long_schedule' not in name:
             expected.add('train.epoch')
         if 'standalone' in name or dense:
             # evaluated on more validation images; 11-16 also sample more RoIs
@@ -391,7 +392,8 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
                 {'train_chain.cooccurrence'}
             assert row.toy_config['train_chain']['cooccurrence'] is None
         assert changed == expected, (name, changed)
-        if longer:
-            assert row.toy_config['train']['epoch'] == 2 * row7['train']['epoch']
+        if longer or longest:
+            assert row.toy_config['train']['epoch'] == (4 if longest else 2) * \
+                row7['train']['epoch']
         else:
             assert row.toy_config['dataset']['root'] != row7['dataset']['root']

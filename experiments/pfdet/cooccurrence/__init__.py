@@ -59,10 +59,10 @@ the loss's AP effect depends on *how* parts go unannotated (toy scale only: ``SC
   validation images, 27.9M on 9.0M training images), so its part classes are scored on
   many more images where they sit inside subjects than they are annotated in for
   training; rows 15-28 validate as sparsely as they train. ``33``/``34``: ``29``/``30``
-  trained twice as long (600 updates). The non-part classes score exactly as in ``15``-``18``
-  (same models, same images); the part-class gain barely moves, since 69 % of the scored
-  part instances of ``15``/``16`` already lie inside subjects (README, "Reproducing the
-  paper").
+  trained twice as long (600 updates); ``35``/``36``: four times as long (1,200). The
+  non-part classes score exactly as in ``15``-``18`` (same models, same images); the
+  part-class gain barely moves, since 69 % of the scored part instances of ``15``/``16``
+  already lie inside subjects (README, "Reproducing the paper").
 
 A "without" row is its pair's config without the loss (:func:`without_loss`).
 
@@ -149,7 +149,7 @@ def standalone_variant(config, q=None, p_standalone_part=STANDALONE_PART, dense=
 
 
 def dense_variant(q, p_lookalike=None, q_validation=None):
-    """The toy config of ablation row 7 on the dense scenes of rows 15-34.
+    """The toy config of ablation row 7 on the dense scenes of rows 15-36.
 
     :data:`DENSE_SCENES`, each part class drawn on its own in 10 % of the images and always
     verified there, verified with probability ``q`` elsewhere, ``p_lookalike`` and
