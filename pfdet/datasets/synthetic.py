@@ -1584,8 +1584,7 @@ def main(argv=None):
             parser.error('--q takes one or two values')
         params['q'] = args.q[0] if len(args.q) == 1 else tuple(args.q)
     for k in ('q_standalone', 'q_validation', 'p_standalone_part', 'p_lookalike',
-              'subject_scale',
-              'zipf_exponent', 'free_top_freq', 'p_group', 'object_scale'):
+              'subject_scale', 'zipf_exponent', 'free_top_freq', 'p_group', 'object_scale'):
         if getattr(args, k) is not None:
             params[k] = getattr(args, k)
     n_val = args.n_val if args.n_val is not None else args.n_images // 5

@@ -319,6 +319,9 @@ def test_expert_config_with_the_general_models_updates(tmp_path):
 def test_cooccurrence_variants_differ_from_row7_only_as_stated():
     from experiments.pfdet import cooccurrence
     row7 = ablation.row_config('07_context_head', 'toy')
+    # the data of the dense rows 15/16, which rows 19-36 vary
+    synthetic16 = cooccurrence.load_row('16_dense_scenes').toy_config['dataset']['synthetic']
+    p16 = dict(synthetic16['params'])
     for name in cooccurrence.row_names()[1:]:
         row = cooccurrence.load_row(name)
         assert row.SCALES == ('toy',) and not hasattr(row, 'config')
@@ -342,25 +345,19 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
                 params[k] > default_params()[k] for k in cooccurrence.DENSE_SCENES)
         if 'rare_verification' in name:
             # the data of rows 15/16 with parts verified more rarely, nothing else
-            p16 = dict(cooccurrence.load_row('16_dense_scenes').toy_config['dataset'][
-                'synthetic']['params'])
             assert params['q'] == 0.03 < p16['q']
             assert params == dict(p16, q=params['q'])
         if 'validation' in name:
             # the training data of rows 15/16, parts verified more densely in validation
-            p16 = dict(cooccurrence.load_row('16_dense_scenes').toy_config['dataset'][
-                'synthetic']['params'])
             assert p16['q'] < params['q_validation'] <= 1
             assert params == dict(p16, q_validation=params['q_validation'])
-            assert row.toy_config['dataset']['synthetic']['n_val'] == cooccurrence.load_row(
-                '16_dense_scenes').toy_config['dataset']['synthetic']['n_val']
+            assert row.toy_config['dataset']['synthetic']['n_val'] == synthetic16['n_val']
         else:
             assert params.get('q_validation') is None
         if 'lookalikes' in name:
             # the data of rows 15/16 plus look-alikes, nothing else
             assert params.pop('p_lookalike') == cooccurrence.LOOKALIKE > 0
-            assert params == cooccurrence.load_row('16_dense_scenes').toy_config[
-                'dataset']['synthetic']['params']
+            assert params == p16
         else:
             assert params.get('p_lookalike') is None
         if '_rois' in name or dense:
