@@ -337,7 +337,8 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
         if 'standalone' in name or dense:
             # evaluated on more validation images; 11-16 also sample more RoIs
             expected.add('dataset.synthetic.n_val')
-            assert params['q_standalone'] == 1 and params['p_standalone_part'] > 0
+            assert params['q_standalone'] == 1
+            assert (params['p_standalone_part'] == 0) == ('inside_only' in name)
             assert row.toy_config['dataset']['synthetic']['n_val'] > \
                 row7['dataset']['synthetic']['n_val']
         if dense:
@@ -351,6 +352,11 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
             # the training data of rows 15/16, parts verified more densely in validation
             assert p16['q'] < params['q_validation'] <= 1
             assert params == dict(p16, q_validation=params['q_validation'])
+            assert row.toy_config['dataset']['synthetic']['n_val'] == synthetic16['n_val']
+        elif 'inside_only' in name:
+            # the data of rows 29/30 with no part drawn on its own
+            assert params == dict(p16, q_validation=cooccurrence.DENSE_VALIDATION,
+                                  p_standalone_part=0)
             assert row.toy_config['dataset']['synthetic']['n_val'] == synthetic16['n_val']
         else:
             assert params.get('q_validation') is None
