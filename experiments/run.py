@@ -25,6 +25,11 @@ For each selected row (``experiments/pfdet/ablation/NN_*.py``, then the rows of
    (:data:`~experiments.make_table.RESULT_SCHEMA`);
 5. ``experiments/RESULTS.md`` (and the generated block of the README) is regenerated.
 
+A row that declares ``TRAINED_AS = '<group>/<row>'`` differs from that row only in its
+validation data (:data:`VALIDATION_ONLY_KEYS`): after checking the configs and the training
+splits, step 2 is skipped and step 3 evaluates that row's model, trained first in that
+row's run directory if it is missing (:func:`reused_model`).
+
 A run whose result file exists with the same config hash is **skipped**; one whose config
 changed since (*stale*) is rerun unless ``--keep-stale``; ``--force`` reruns everything.
 With ``--budget-minutes M`` no run starts after M minutes, and a run still training then
@@ -496,19 +501,35 @@ def prepare_run_dir(config, rdir, args, log=print):
     return view, sha
 
 
-def train_and_evaluate(config, rdir, args, deadline, description, log=print):
-    """Train ``config`` in ``rdir`` (resuming) and evaluate it on the whole validation split.
+def _launcher(args):
+    """``(mpi command prefix, environment)`` of the training and evaluation commands."""
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'),
+               PYTHONHASHSEED='0')
+    mpi = (shlex.split(args.mpiexec) if args.mpiexec else default_mpiexec()) + \
+        ['-n', str(args.n_ranks)]
+    return mpi, env
+
+
+def _read_timing(rdir):
+    timing = {'train': 0.0, 'eval': 0.0}
+    path = os.path.join(rdir, 'wall_time.json')
+    if os.path.exists(path):
+        with open(path) as f:
+            timing.update(json.load(f))
+    return timing
+
+
+def train_model(config, rdir, args, deadline, description, log=print):
+    """Train ``config`` in ``rdir`` (resuming) unless its model exists; return the model path.
 
     ``rdir`` receives ``config.py`` (the config as given), ``train_config.py`` (the same with
     the in-training progress evaluation restricted, see ``--train-eval-images``), ``train/``
-    (``train_multi.py --resume auto``), ``eval/`` (``evaluate.py``), the logs,
-    ``config.json`` (:func:`~experiments.pfdet.ablation.config_view`) and ``wall_time.json`` (seconds accumulated over resumptions). A run
-    directory made by another config is cleared first; a trained model is not retrained.
+    (``train_multi.py --resume auto``), ``train.log``, ``config.json``
+    (:func:`~experiments.pfdet.ablation.config_view`) and ``wall_time.json`` (seconds
+    accumulated over resumptions). A run directory made by another config is cleared first.
 
     Returns:
-        dict: ``evaluation`` (evaluate.py's result.json), ``ap_per_class``
-        (``{mid: {'name', 'ap', 'n_gt'}}``), ``train_args`` (train_multi.py's ``args``),
-        ``wall_time_s``, ``config_sha256``, ``config`` (the view), ``eval_dir``.
+        tuple: ``(model path, view, sha)``.
 
     """
     view, sha = prepare_run_dir(config, rdir, args, log)
@@ -528,16 +549,9 @@ def train_and_evaluate(config, rdir, args, deadline, description, log=print):
         write_config_file(train_cfg_path, train_config, 'Training config of {}: config.py '
                           'with the in-training evaluation on the first {} validation '
                           'images.'.format(description, args.train_eval_images))
-
     timing_path = os.path.join(rdir, 'wall_time.json')
-    timing = {'train': 0.0, 'eval': 0.0}
-    if os.path.exists(timing_path):
-        with open(timing_path) as f:
-            timing.update(json.load(f))
-    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'),
-               PYTHONHASHSEED='0')
-    mpi = (shlex.split(args.mpiexec) if args.mpiexec else default_mpiexec()) + \
-        ['-n', str(args.n_ranks)]
+    timing = _read_timing(rdir)
+    mpi, env = _launcher(args)
     train_dir = os.path.join(rdir, 'train')
     model = os.path.join(train_dir, 'model_final.npz')
     if not os.path.exists(model):
@@ -555,6 +569,35 @@ def train_and_evaluate(config, rdir, args, deadline, description, log=print):
         finally:
             timing['train'] += time.time() - start
             write_json_atomic(timing_path, timing)
+    return model, view, sha
+
+
+def train_and_evaluate(config, rdir, args, deadline, description, log=print, model=None):
+    """Train ``config`` in ``rdir`` (resuming) and evaluate it on the whole validation split.
+
+    Training is :func:`train_model`; a trained model is not retrained. With ``model`` (the
+    ``model_final.npz`` of another run, see :func:`reused_model`) nothing is trained: that
+    model is evaluated with ``config``, and the train time recorded is 0. ``rdir`` then
+    receives ``config.py``, ``config.json``, ``eval/``, ``eval.log`` and ``wall_time.json``.
+
+    Returns:
+        dict: ``evaluation`` (evaluate.py's result.json), ``ap_per_class``
+        (``{mid: {'name', 'ap', 'n_gt'}}``), ``train_args`` (train_multi.py's ``args``),
+        ``wall_time_s``, ``config_sha256``, ``config`` (the view), ``eval_dir``.
+
+    """
+    if model is None:
+        model, view, sha = train_model(config, rdir, args, deadline, description, log)
+    else:
+        view, sha = prepare_run_dir(config, rdir, args, log)
+        write_config_file(os.path.join(rdir, 'config.py'), config, 'Resolved config of {}, '
+                          'written by experiments/run.py; evaluates the model {}.'.format(
+                              description, os.path.relpath(model, _REPO)))
+    cfg_path = os.path.join(rdir, 'config.py')
+    train_dir = os.path.dirname(model)
+    timing_path = os.path.join(rdir, 'wall_time.json')
+    timing = _read_timing(rdir)
+    mpi, env = _launcher(args)
     eval_dir = os.path.join(rdir, 'eval')
     done = os.path.join(eval_dir, 'result.json')
     if not (os.path.exists(done) and os.path.getmtime(done) > os.path.getmtime(model)):
@@ -579,6 +622,82 @@ def train_and_evaluate(config, rdir, args, deadline, description, log=print):
             'wall_time_s': {'train': round(timing['train'], 1),
                             'eval': round(timing['eval'], 1),
                             'total': round(timing['train'] + timing['eval'], 1)}}
+
+
+#: Config keys that only choose the validation data: rows whose configs differ in nothing
+#: else train the same model (with the same training split, see :func:`reused_model`).
+VALIDATION_ONLY_KEYS = ('dataset.root', 'dataset.synthetic.n_val',
+                        'dataset.synthetic.params.q_validation')
+
+#: The files of a dataset directory that training reads (with the images under ``train/``).
+TRAIN_SPLIT_FILES = ('class-descriptions.csv', 'hierarchy.json', 'train-annotations-bbox.csv',
+                     'train-annotations-human-imagelabels.csv')
+
+
+def training_differences(config, other):
+    """Dotted keys in which two configs differ, leaving out :data:`VALIDATION_ONLY_KEYS`."""
+    from experiments.pfdet.ablation import config_changes
+    from experiments.pfdet.ablation import config_view
+    a, b = config_view(config), config_view(other)
+    changed = set(config_changes(a, b)) | set(config_changes(b, a))
+    return sorted(k for k in changed if k not in VALIDATION_ONLY_KEYS)
+
+
+def train_split_sha256(root):
+    """Fingerprint of what training reads from the dataset directory ``root``: the class
+    list, hierarchy, training CSVs and every image under ``train/`` (names and bytes)."""
+    root = root if os.path.isabs(root) else os.path.join(_REPO, root)
+    h = hashlib.sha256()
+    for name in TRAIN_SPLIT_FILES:
+        path = os.path.join(root, name)
+        if not os.path.exists(path):
+            raise ValueError('{}: missing; cannot fingerprint the training split'.format(path))
+        h.update(name.encode('utf-8') + b'\0' + file_sha256(path).encode('ascii'))
+    image_dir = os.path.join(root, 'train')
+    for name in sorted(os.listdir(image_dir)):
+        h.update(name.encode('utf-8') + b'\0' +
+                 file_sha256(os.path.join(image_dir, name)).encode('ascii'))
+    return h.hexdigest()
+
+
+def reused_model(row, scale, seed, config, args, deadline, log=print):
+    """The trained model of the row that ``row`` declares in ``TRAINED_AS``, same seed.
+
+    A row whose config differs from another row's only in the validation data
+    (:data:`VALIDATION_ONLY_KEYS`, e.g. the generator's ``q_validation``) trains the very
+    same model. Before reusing it, the configs are compared and the training splits
+    fingerprinted (:func:`train_split_sha256`); a difference is a :class:`ValueError`
+    naming it. A missing model is trained first, in the other row's run directory (its
+    result file is not touched).
+
+    Returns:
+        tuple: ``(model path, {'row', 'seed', 'train_s'})``.
+
+    """
+    key = row.module.TRAINED_AS
+    sources = [r for r in discover_rows() if r.key == key]
+    if not sources:
+        raise ValueError('{}: TRAINED_AS names no row: {!r}'.format(row.key, key))
+    source = sources[0]
+    source_config = source.config(scale)
+    source_config['seed'] = seed
+    diff = training_differences(config, source_config)
+    if diff:
+        raise ValueError('{}: TRAINED_AS {}, but the configs differ in {} (only {} may)'.format(
+            row.key, key, ', '.join(diff), ', '.join(VALIDATION_ONLY_KEYS)))
+    if scale == 'toy':
+        ensure_dataset(source_config, log)
+    roots = [c['dataset']['root'] for c in (config, source_config)]
+    if None in roots:
+        raise ValueError('{}: TRAINED_AS needs dataset.root in both configs'.format(row.key))
+    if roots[0] != roots[1] and train_split_sha256(roots[0]) != train_split_sha256(roots[1]):
+        raise ValueError('{}: TRAINED_AS {}, but the training splits in {} and {} differ'
+                         .format(row.key, key, roots[0], roots[1]))
+    src_dir = run_dir(args.work_dir, scale, source, seed)
+    model, _, _ = train_model(source_config, src_dir, args, deadline, '{} ({} scale, seed {}; '
+                              'trained for {})'.format(key, scale, seed, row.key), log)
+    return model, {'row': key, 'seed': seed,
+                   'train_s': round(_read_timing(src_dir)['train'], 1)}
 
 
 def hidden_truth_scores(detections, hidden_truth_csv, mids, score_thresh=0.5, iou_thresh=0.5):
@@ -709,9 +828,13 @@ def execute_train_row(row, scale, seed, args, deadline, log=print):
     config['seed'] = seed
     dataset = ensure_dataset(config, log) if scale == 'toy' else None
     rdir = run_dir(args.work_dir, scale, row, seed)
+    model = model_from = None
+    if getattr(row.module, 'TRAINED_AS', None):
+        model, model_from = reused_model(row, scale, seed, config, args, deadline, log)
     try:
         out = train_and_evaluate(config, rdir, args, deadline,
-                                 '{} ({} scale, seed {})'.format(row.key, scale, seed), log)
+                                 '{} ({} scale, seed {})'.format(row.key, scale, seed), log,
+                                 model=model)
     except Diverged as e:
         from experiments.pfdet.ablation import config_view
         with open(os.path.join(rdir, 'wall_time.json')) as f:
@@ -754,6 +877,7 @@ def execute_train_row(row, scale, seed, args, deadline, log=print):
         'hidden_truth_parts': _hidden_truth_of_run(config, out['eval_dir']),
         'dataset': dataset,
         'wall_time_s': out['wall_time_s'],
+        'model_from': model_from,
         'machine': machine_info(args.n_ranks),
         'commit': commit_info(),
         'finished_at': now(),

@@ -400,3 +400,28 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
                 row7['train']['epoch']
         else:
             assert row.toy_config['dataset']['root'] != row7['dataset']['root']
+
+
+def test_trained_as_rows_differ_from_their_model_row_in_validation_data_only():
+    from experiments import run
+    rows = {r.key: r for r in run.discover_rows()}
+    declared = {k: r.module.TRAINED_AS for k, r in rows.items()
+                if getattr(r.module, 'TRAINED_AS', None)}
+    # rows 29-34 evaluate the models of rows 15-18
+    assert sorted(declared) == ['cooccurrence/{}'.format(n) for n in cooccurrence_row_names(
+        '29', '30', '31', '32', '33', '34')]
+    for key, source in declared.items():
+        config, other = rows[key].config('toy'), rows[source].config('toy')
+        assert run.training_differences(config, other) == [], key
+        params = dict(config['dataset']['synthetic']['params'])
+        assert params.pop('q_validation') > other['dataset']['synthetic']['params']['q']
+        assert params == other['dataset']['synthetic']['params']
+        assert not getattr(rows[source].module, 'TRAINED_AS', None)   # no chains
+        # and the pair of a "without" row shares its model row's pair
+        if hasattr(rows[key].module, 'WITH'):
+            assert getattr(rows[source].module, 'WITH') == declared[rows[key].module.WITH]
+
+
+def cooccurrence_row_names(*numbers):
+    from experiments.pfdet import cooccurrence
+    return [n for n in cooccurrence.row_names() if n[:2] in numbers]

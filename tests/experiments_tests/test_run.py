@@ -264,12 +264,15 @@ class _Stub(object):
 
     def __init__(self, fail_eval=False):
         self.calls = []
+        self.models = []      # the --model of each evaluate.py call
         self.fail_eval = fail_eval
 
     def __call__(self, cmd, log_path, deadline, env=None):
         script = os.path.basename(cmd[cmd.index(sys.executable) + 1])
         out = cmd[cmd.index('--out') + 1]
         self.calls.append((script, cmd[cmd.index('--config') + 1]))
+        if '--model' in cmd:
+            self.models.append(cmd[cmd.index('--model') + 1])
         os.makedirs(out, exist_ok=True)
         if script == 'train_multi.py':
             with open(os.path.join(out, 'model_final.npz'), 'w') as f:
@@ -563,3 +566,95 @@ def test_ensemble_member_without_detections_is_run_again(sandbox):
         f.write('ImageID,LabelName,Score,XMin,XMax,YMin,YMax\n')
     assert context.member('toy', key, 0)[0]['map'] == 0.25
     assert len(stub.calls) == 2
+
+
+def _reuse_rows(work, stub):
+    return [(c[0], os.path.relpath(c[1], str(work))) for c in stub.calls]
+
+
+def test_rows_that_differ_in_validation_data_only_share_the_trained_model(sandbox,
+                                                                          monkeypatch):
+    """Rows 29-34 declare TRAINED_AS: their model is that of rows 15-18 (only the validation
+    data differs), trained once in that row's run directory and evaluated for each."""
+    stub, argv, tmp = sandbox
+    monkeypatch.setattr(run, 'train_split_sha256', lambda root: 'the same split')
+    rows = 'cooccurrence/16_dense_scenes,cooccurrence/30_dense_validation,' \
+        'cooccurrence/32_exhaustive_validation'
+    assert run.main(['--rows', rows, '--seeds', '1'] + argv) == 0
+    work = tmp / 'work' / 'toy' / 'cooccurrence'
+    assert _reuse_rows(work, stub) == [
+        ('train_multi.py', '16_dense_scenes/seed0/train_config.py'),
+        ('evaluate.py', '16_dense_scenes/seed0/config.py'),
+        ('evaluate.py', '30_dense_validation/seed0/config.py'),
+        ('evaluate.py', '32_exhaustive_validation/seed0/config.py')]
+    model = str(work / '16_dense_scenes' / 'seed0' / 'train' / 'model_final.npz')
+    assert stub.models == [model] * 3
+    from pfdet.training import load_config
+    by_row = {r.key: r for r in run.discover_rows()}
+    for name in ('30_dense_validation', '32_exhaustive_validation'):
+        result = json.loads((tmp / 'results' / 'toy' / 'cooccurrence' / name /
+                             'seed0.json').read_text())
+        make_table.check_result(result, name)
+        assert result['model_from']['row'] == 'cooccurrence/16_dense_scenes'
+        assert result['model_from']['seed'] == 0
+        assert result['wall_time_s']['train'] == 0
+        assert result['config_sha256'] == by_row['cooccurrence/' + name].config_sha('toy')
+        # evaluated with the row's own config: its validation data
+        cfg = load_config(str(work / name / 'seed0' / 'config.py'))
+        assert cfg['dataset']['synthetic']['params']['q_validation'] > 0.1
+    source = json.loads((tmp / 'results' / 'toy' / 'cooccurrence' / '16_dense_scenes' /
+                         'seed0.json').read_text())
+    assert source['model_from'] is None
+
+
+def test_reused_model_is_trained_on_demand(sandbox, monkeypatch):
+    """A fresh clone: the committed results of 15-18 but no run directories. Running row 30
+    alone trains row 16's model (in 16's run directory, leaving 16's result alone)."""
+    stub, argv, tmp = sandbox
+    monkeypatch.setattr(run, 'train_split_sha256', lambda root: 'the same split')
+    assert run.main(['--rows', 'cooccurrence/30_dense_validation', '--seeds', '1'] + argv) == 0
+    work = tmp / 'work' / 'toy' / 'cooccurrence'
+    assert _reuse_rows(work, stub) == [
+        ('train_multi.py', '16_dense_scenes/seed0/train_config.py'),
+        ('evaluate.py', '30_dense_validation/seed0/config.py')]
+    assert not (tmp / 'results' / 'toy' / 'cooccurrence' / '16_dense_scenes').exists()
+    assert not (work / '30_dense_validation' / 'seed0' / 'train').exists()
+    # the second time the model is there: nothing is trained, row 30 is done
+    assert run.main(['--rows', 'cooccurrence/30_dense_validation,cooccurrence/32_exhaustive_'
+                     'validation', '--seeds', '1'] + argv) == 0
+    assert [c[0] for c in stub.calls[2:]] == ['evaluate.py']
+
+
+def test_reuse_is_refused_when_the_training_differs(sandbox, monkeypatch, capsys):
+    stub, argv, tmp = sandbox
+    # the training split of the two data directories differs
+    monkeypatch.setattr(run, 'train_split_sha256', lambda root: root)
+    assert run.main(['--rows', 'cooccurrence/30_dense_validation', '--seeds', '1'] + argv) == 1
+    out = capsys.readouterr().out
+    assert 'FAILED: cooccurrence/30_dense_validation: TRAINED_AS cooccurrence/16_dense_scenes' \
+        ', but the training splits in data/embedded_dense_q010_s010_v040 and ' \
+        'data/embedded_dense_q010_s010 differ' in out
+    # a TRAINED_AS row whose training config differs (here: the loss)
+    monkeypatch.setattr(run, 'train_split_sha256', lambda root: 'the same split')
+    module = {r.key: r for r in run.discover_rows()}['cooccurrence/30_dense_validation'].module
+    monkeypatch.setattr(module, 'TRAINED_AS', 'cooccurrence/15_dense_scenes_without')
+    assert run.main(['--rows', 'cooccurrence/30_dense_validation', '--seeds', '1'] + argv) == 1
+    assert 'the configs differ in train_chain.cooccurrence (only dataset.root' in \
+        capsys.readouterr().out
+    assert stub.calls == []
+
+
+def test_train_split_fingerprint_ignores_the_validation_split(tmp_path):
+    from pfdet.datasets import synthetic
+    common = dict(n_train=4, n_val=4, seed=3, q=0.2, size=64)
+    synthetic.generate(str(tmp_path / 'a'), **common)
+    synthetic.generate(str(tmp_path / 'b'), q_validation=1.0, **common)
+    synthetic.generate(str(tmp_path / 'c'), **dict(common, q=0.5))
+    a, b, c = (run.train_split_sha256(str(tmp_path / k)) for k in 'abc')
+    assert a == b != c
+    # the validation split did change
+    assert (tmp_path / 'a' / 'validation-annotations-bbox.csv').read_bytes() != \
+        (tmp_path / 'b' / 'validation-annotations-bbox.csv').read_bytes()
+    os.remove(str(tmp_path / 'a' / 'hierarchy.json'))
+    with pytest.raises(ValueError, match='hierarchy.json: missing'):
+        run.train_split_sha256(str(tmp_path / 'a'))

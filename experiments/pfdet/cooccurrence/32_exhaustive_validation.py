@@ -13,5 +13,7 @@ from experiments.pfdet.cooccurrence import dense_variant
 ROW = 'Row 7, dense scenes, parts verified in 10 % of the training and all validation images, 256 RoIs per image'
 PREVIOUS = None
 SCALES = ('toy',)
+# the same training as row 16: only the validation data differs (run.py reuses its model)
+TRAINED_AS = 'cooccurrence/16_dense_scenes'
 
 toy_config = dense_variant(q=0.1, q_validation=1.0)

@@ -14,5 +14,7 @@ from experiments.pfdet.cooccurrence import twice_the_schedule
 ROW = 'Row 7, dense scenes, parts verified in 10 % of the training and 40 % of the validation images, 256 RoIs, twice the schedule'
 PREVIOUS = None
 SCALES = ('toy',)
+# the same training as row 18: only the validation data differs (run.py reuses its model)
+TRAINED_AS = 'cooccurrence/18_dense_scenes_long'
 
 toy_config = twice_the_schedule('30_dense_validation')

@@ -73,7 +73,9 @@ A "without" row is its pair's config without the loss (:func:`without_loss`).
 
 A row module defines ``ROW``, ``PREVIOUS`` (None), ``toy_config`` and, for a train row at
 full scale too, ``config`` (rows without one declare ``SCALES = ('toy',)``); a "without"
-row names the row it is compared with in ``WITH``.
+row names the row it is compared with in ``WITH``. A row whose config differs from
+another's only in the validation data (``29``-``34``) names it in ``TRAINED_AS``:
+``run.py`` then evaluates that row's trained model instead of training it again.
 """
 
 import importlib
