@@ -145,6 +145,39 @@ def fmt_stat(values, digits=1):
     return '{:.{d}f} ± {:.{d}f} ({})'.format(mean, sd, n, d=digits)
 
 
+#: Two-sided 95 % quantiles of Student's t distribution, ``(degrees of freedom, t)``
+#: (textbook values); between two entries the smaller df's, i.e. the wider, is used.
+T975 = ((1, 12.706), (2, 4.303), (3, 3.182), (4, 2.776), (5, 2.571), (6, 2.447),
+        (7, 2.365), (8, 2.306), (9, 2.262), (10, 2.228), (12, 2.179), (15, 2.131),
+        (20, 2.086), (30, 2.042), (60, 2.000), (120, 1.980))
+
+
+def t975(df):
+    """The 97.5 % quantile of Student's t with ``df`` >= 1 degrees of freedom (:data:`T975`)."""
+    if df < 1:
+        raise ValueError('df must be >= 1, got {}'.format(df))
+    return [t for d, t in T975 if d <= df][-1]
+
+
+def mean_ci95(values):
+    """``(mean, low, high)``: the mean and its 95 % t-interval (``low``/``high`` None for
+    fewer than two values; ``(None, None, None)`` for none)."""
+    mean, sd, n = _mean_sd(values)
+    if sd is None:
+        return mean, None, None
+    half = t975(n - 1) * sd / math.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+def fmt_ci(values, digits=1):
+    """``'+0.4 to +9.2'``: the 95 % t-interval of the mean of ``values`` (``'—'`` for
+    fewer than two)."""
+    _, low, high = mean_ci95(values)
+    if low is None:
+        return '—'
+    return '{} to {}'.format(fmt_signed(low, digits), fmt_signed(high, digits))
+
+
 def fmt_signed(value, digits=1):
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return '—'
@@ -381,17 +414,17 @@ def cooccurrence_summary(results, infos, scale):
         if not d:
             continue
         label = infos[with_key].label if with_key in infos else with_key
-        lines.append('| {} | `{}` | {} | {} | {} ({}) | {} | {} |'.format(
+        lines.append('| {} | `{}` | {} | {} | {} ({}) | {} | {} | {} |'.format(
             label, with_key, fmt_stat([x for x in b if x is not None]),
             fmt_stat([x for x in a if x is not None]), fmt_signed(sum(d) / len(d)),
-            ', '.join(fmt_signed(x) for x in d),
+            ', '.join(fmt_signed(x) for x in d), fmt_ci(d),
             found_share(pairs, [mid for mid, _ in parts]),
             'yes' if all(x >= COOCCURRENCE_CRITERION for x in d) else 'no'))
     if not lines:
         return []
     return ['| With the loss (setting) | Row | Part-class AP without | With | Δ mean (per seed) '
-            '| Drawn parts found, without → with | Criterion |',
-            '|---|---|---|---|---|---|---|'] + lines
+            '| 95 % CI of the mean Δ | Drawn parts found, without → with | Criterion |',
+            '|---|---|---|---|---|---|---|---|'] + lines
 
 
 def cooccurrence_table(results, infos, scale, without_key, with_key):

@@ -141,8 +141,10 @@ def test_with_without_pair_table(tmp_path):
     # the summary has one line per pair with both sides run: part-class averages
     # 40 / 47.5 -> 60 / 55 (sd of (40, 47.5) = 7.5 / sqrt(2) = 5.3), gains +20 and +7.5
     summary = [l for l in text.splitlines() if l.startswith('| + c | `ablation/02_c` |')]
+    # 95 % interval of the mean gain: 13.75 +- t(1) * sd / sqrt(2) = 13.75 +- 12.706 * 6.25
+    summary = [l for l in text.splitlines() if l.startswith('| + c | `ablation/02_c` |')]
     assert summary == ['| + c | `ablation/02_c` | 43.8 ± 5.3 (2) | 57.5 ± 3.5 (2) | '
-                       '+13.8 (+20.0, +7.5) | — | yes |']
+                       '+13.8 (+20.0, +7.5) | -65.7 to +93.2 | — | yes |']
     assert text.index('every with/without pair') < text.index('per class: ablation rows')
 
 
@@ -153,7 +155,8 @@ def test_criterion_fails_when_one_seed_is_below(tmp_path):
         _write(str(tmp_path), r)
     text = make_table.generate_markdown(make_table.load_results(str(tmp_path)), _infos())
     assert '**does not hold** (per seed: +20.0, -2.5)' in text
-    assert '| +8.8 (+20.0, -2.5) | — | no |' in text     # the summary line
+    # the summary line; 95 % interval 8.75 +- 12.706 * 22.5 / 2
+    assert '| +8.8 (+20.0, -2.5) | -134.2 to +151.7 | — | no |' in text
 
 
 def test_stale_results_are_marked(tmp_path):
@@ -658,3 +661,20 @@ def test_train_split_fingerprint_ignores_the_validation_split(tmp_path):
     os.remove(str(tmp_path / 'a' / 'hierarchy.json'))
     with pytest.raises(ValueError, match='hierarchy.json: missing'):
         run.train_split_sha256(str(tmp_path / 'a'))
+
+
+def test_mean_confidence_interval_by_hand():
+    # 2, 4, ..., 12: mean 7, sd sqrt(14), t(5) = 2.571 -> 7 +- 2.571 * sqrt(14 / 6)
+    mean, low, high = make_table.mean_ci95([2, 4, 6, 8, 10, 12])
+    half = 2.571 * math.sqrt(14 / 6.)
+    assert mean == 7 and abs(low - (7 - half)) < 1e-12 and abs(high - (7 + half)) < 1e-12
+    assert make_table.fmt_ci([2, 4, 6, 8, 10, 12]) == '+3.1 to +10.9'
+    # the t quantile: tabulated, and the wider neighbour in between
+    assert make_table.t975(1) == 12.706 and make_table.t975(5) == 2.571
+    assert make_table.t975(11) == make_table.t975(10) == 2.228
+    assert make_table.t975(1000) == 1.980
+    with pytest.raises(ValueError):
+        make_table.t975(0)
+    assert make_table.mean_ci95([3.0]) == (3.0, None, None)
+    assert make_table.mean_ci95([]) == (None, None, None)
+    assert make_table.fmt_ci([3.0]) == '—'
