@@ -622,6 +622,16 @@ def test_reused_model_is_trained_on_demand(sandbox, monkeypatch):
         ('evaluate.py', '30_dense_validation/seed0/config.py')]
     assert not (tmp / 'results' / 'toy' / 'cooccurrence' / '16_dense_scenes').exists()
     assert not (work / '30_dense_validation' / 'seed0' / 'train').exists()
+    # a run directory left by a run.py that trained row 30 itself: its train time is not
+    # reported for the reused model
+    (work / '30_dense_validation' / 'seed0' / 'wall_time.json').write_text(
+        json.dumps({'train': 125.0, 'eval': 30.0}))
+    path = tmp / 'results' / 'toy' / 'cooccurrence' / '30_dense_validation' / 'seed0.json'
+    path.unlink()
+    assert run.main(['--rows', 'cooccurrence/30_dense_validation', '--seeds', '1'] + argv) == 0
+    assert len(stub.calls) == 2      # model and evaluation were there: nothing ran
+    result = json.loads(path.read_text())
+    assert result['wall_time_s'] == {'train': 0.0, 'eval': 30.0, 'total': 30.0}
     # the second time the model is there: nothing is trained, row 30 is done
     assert run.main(['--rows', 'cooccurrence/30_dense_validation,cooccurrence/32_exhaustive_'
                      'validation', '--seeds', '1'] + argv) == 0
