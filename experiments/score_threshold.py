@@ -25,6 +25,8 @@ import sys
 import tempfile
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# as in run.py: run as a script, this directory's ``pfdet/`` (the configs) would shadow the
+# ``pfdet`` package
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != _HERE]
 if _REPO not in sys.path:
