@@ -586,7 +586,8 @@ def train_and_evaluate(config, rdir, args, deadline, description, log=print, mod
         ``wall_time_s``, ``config_sha256``, ``config`` (the view), ``eval_dir``.
 
     """
-    if model is None:
+    reused = model is not None
+    if not reused:
         model, view, sha = train_model(config, rdir, args, deadline, description, log)
     else:
         view, sha = prepare_run_dir(config, rdir, args, log)
@@ -597,7 +598,7 @@ def train_and_evaluate(config, rdir, args, deadline, description, log=print, mod
     train_dir = os.path.dirname(model)
     timing_path = os.path.join(rdir, 'wall_time.json')
     timing = _read_timing(rdir)
-    if train_dir != os.path.join(rdir, 'train'):
+    if reused:
         timing['train'] = 0.0      # another run's model: nothing trained here
     mpi, env = _launcher(args)
     eval_dir = os.path.join(rdir, 'eval')
@@ -773,6 +774,16 @@ def read_detections(path):
     return getattr(oid_io, reader)(path)
 
 
+def planted_parts(root):
+    """``[(mid, name)]`` of the part classes the generator planted in the embedded dataset
+    ``root`` (its ``meta.json``), sorted by MID; empty for data without planted parts."""
+    with open(os.path.join(root, 'meta.json')) as f:
+        meta = json.load(f)
+    names = {c['mid']: c['name'] for c in meta.get('classes', [])}
+    return [(m, names.get(m, m))
+            for m in sorted({p['part'] for p in meta.get('planted_pairs', [])})]
+
+
 def _hidden_truth_of_run(config, eval_dir):
     """:func:`hidden_truth_scores` of the planted part classes, or None (not embedded data)."""
     root = config['dataset']['root']
@@ -783,8 +794,7 @@ def _hidden_truth_of_run(config, eval_dir):
     meta = os.path.join(root, 'meta.json')
     if not (os.path.exists(hidden) and os.path.exists(meta)):
         return None
-    with open(meta) as f:
-        parts = sorted({p['part'] for p in json.load(f).get('planted_pairs', [])})
+    parts = [mid for mid, _ in planted_parts(root)]
     path = detections_file(eval_dir)
     return None if path is None else hidden_truth_scores(read_detections(path), hidden, parts)
 

@@ -19,7 +19,6 @@ average moves by 0.1). The last line is the headline.
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -36,14 +35,13 @@ _AP_KEY = 'OpenImagesDetectionChallenge_PerformanceByCategory/AP@0.5IOU/'
 
 
 def part_classes(root):
-    """``[(mid, name)]`` of the planted part classes of an embedded dataset (meta.json)."""
-    with open(os.path.join(root, 'meta.json')) as f:
-        meta = json.load(f)
-    names = {c['mid']: c['name'] for c in meta['classes']}
-    mids = sorted({p['part'] for p in meta.get('planted_pairs', [])})
-    if not mids:
+    """``[(mid, name)]`` of the planted part classes of an embedded dataset
+    (:func:`experiments.run.planted_parts`); an error when it has none."""
+    from experiments.run import planted_parts
+    parts = planted_parts(root)
+    if not parts:
         raise ValueError('{}: meta.json names no planted part classes'.format(root))
-    return [(m, names[m]) for m in mids]
+    return parts
 
 
 class ThresholdedEvaluator(object):
