@@ -841,16 +841,23 @@ def execute_train_row(row, scale, seed, args, deadline, log=print):
     dataset = ensure_dataset(config, log) if scale == 'toy' else None
     rdir = run_dir(args.work_dir, scale, row, seed)
     model = model_from = None
-    if getattr(row.module, 'TRAINED_AS', None):
-        model, model_from = reused_model(row, scale, seed, config, args, deadline, log)
+    trained_as = getattr(row.module, 'TRAINED_AS', None)
     try:
+        if trained_as:
+            try:
+                model, model_from = reused_model(row, scale, seed, config, args, deadline, log)
+            except Diverged as e:
+                # the shared model diverged: this row has no model either (the source row
+                # records the same divergence when it is run)
+                raise Diverged('the model of {} (TRAINED_AS) diverged: {}'.format(
+                    trained_as, e)) from e
         out = train_and_evaluate(config, rdir, args, deadline,
                                  '{} ({} scale, seed {})'.format(row.key, scale, seed), log,
                                  model=model)
     except Diverged as e:
         from experiments.pfdet.ablation import config_view
-        with open(os.path.join(rdir, 'wall_time.json')) as f:
-            wall = json.load(f)
+        # a TRAINED_AS row trains nothing itself: its wall_time.json, if any, is not its own
+        wall = {'train': 0.0} if trained_as else _read_timing(rdir)
         return {
             'schema': make_table.RESULT_SCHEMA, 'row': row.key,
             'label': getattr(row.module, 'ROW', row.name), 'previous': row.previous,
@@ -863,6 +870,8 @@ def execute_train_row(row, scale, seed, args, deadline, log=print):
             'dataset': dataset,
             'wall_time_s': {'train': round(wall['train'], 1), 'eval': 0.0,
                             'total': round(wall['train'], 1)},
+            'model_from': {'row': trained_as, 'seed': seed, 'train_s': None}
+            if trained_as else None,
             'machine': machine_info(args.n_ranks), 'commit': commit_info(),
             'finished_at': now()}
     evaluation, train_args = out['evaluation'], out['train_args']

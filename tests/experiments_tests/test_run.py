@@ -688,3 +688,34 @@ def test_mean_confidence_interval_by_hand():
     assert make_table.mean_ci95([3.0]) == (3.0, None, None)
     assert make_table.mean_ci95([]) == (None, None, None)
     assert make_table.fmt_ci([3.0]) == '—'
+
+
+def test_divergence_of_a_shared_model_is_recorded_for_the_row_that_reuses_it(sandbox,
+                                                                              monkeypatch):
+    """Row 30 reuses row 16's model; when that model diverges while trained on demand, row
+    30 is recorded as diverged (like row 16 itself), not reported as a failure."""
+    stub, argv, tmp = sandbox
+    monkeypatch.setattr(run, 'train_split_sha256', lambda root: 'the same split')
+
+    def diverge(cmd, log_path, deadline, env=None):
+        if 'train_multi.py' in ' '.join(cmd):
+            with open(log_path, 'a') as f:
+                f.write('\n$ train\nerror: non-finite loss at iteration 7: main/loss = nan\n')
+            raise run.RunError('command failed with status 1')
+        return stub(cmd, log_path, deadline, env)
+    run.run_command = diverge
+    assert run.main(['--rows', 'cooccurrence/30_dense_validation', '--seeds', '1'] + argv) == 0
+    results = tmp / 'results' / 'toy' / 'cooccurrence'
+    result = json.loads((results / '30_dense_validation' / 'seed0.json').read_text())
+    make_table.check_result(result, '30_dense_validation')
+    assert result['map'] is None
+    assert result['diverged'].startswith('the model of cooccurrence/16_dense_scenes '
+                                         '(TRAINED_AS) diverged: error: non-finite loss at '
+                                         'iteration 7')
+    assert result['model_from']['row'] == 'cooccurrence/16_dense_scenes'
+    assert result['wall_time_s'] == {'train': 0.0, 'eval': 0.0, 'total': 0.0}
+    assert not (results / '16_dense_scenes').exists()     # the source row's result: untouched
+    assert stub.calls == []                                # nothing evaluated
+    # done: not retried
+    assert run.main(['--rows', 'cooccurrence/30_dense_validation', '--seeds', '1'] + argv) == 0
+    assert not (results / '16_dense_scenes').exists()
