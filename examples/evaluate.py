@@ -162,6 +162,8 @@ def main(argv=None):
     model.use_preset(config['eval']['preset'])
     if config['eval']['score_thresh'] is not None:
         model.score_thresh = config['eval']['score_thresh']
+    if config['eval'].get('nms_thresh') is not None:
+        model.nms_thresh = config['eval']['nms_thresh']
 
     start = time.time()
     if rank != 0:
@@ -192,7 +194,12 @@ def main(argv=None):
     result = {'config': args.config, 'model': args.model, 'n_images': len(sizes),
               'n_detections': n_det, 'n_ranks': comm.size,
               'predict_seconds': round(elapsed, 2), 'detections': detections,
-              'submission': submission}
+              'submission': submission,
+              # the post-processing the detections went through (preset + config overrides)
+              'postprocess': {'suppression': model.bbox_head.suppression,
+                              'iou_thresh': float(model.nms_thresh),
+                              'score_thresh': float(model.score_thresh),
+                              'max_n_detection': int(model.max_n_detection)}}
 
     if not args.image_dir:
         from pfdet.evaluations import eval_detection_oid

@@ -164,6 +164,8 @@ def main(argv=None):
     model.use_preset(config['eval']['preset'])
     if config['eval']['score_thresh'] is not None:
         model.score_thresh = config['eval']['score_thresh']
+    if config['eval'].get('nms_thresh') is not None:
+        model.nms_thresh = config['eval']['nms_thresh']
     if device is not None:
         train_chain.to_gpu()
 

@@ -97,28 +97,59 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
-    import pandas as pd
+class PairError(ValueError):
+    """A with/without pair cannot be read (the message says what to run or fix)."""
+
+
+def resolve_pair(pair_key):
+    """The rows and dataset of the with/without pair whose with-the-loss row is ``pair_key``.
+
+    Returns:
+        tuple: ``([without row, with row], dataset root)``.
+
+    Raises:
+        PairError: no such row, no row naming it in ``WITH``, the two rows evaluate on other
+            data, or that data has not been generated yet.
+
+    """
     from experiments import run
-    args = parse_args(argv)
     rows = {r.key: r for r in run.discover_rows()}
-    if args.pair not in rows:
-        sys.stderr.write('error: --pair: no row {!r}\n'.format(args.pair))
-        return 2
-    without = [k for k, r in rows.items() if getattr(r.module, 'WITH', None) == args.pair]
+    if pair_key not in rows:
+        raise PairError('--pair: no row {!r}'.format(pair_key))
+    without = [k for k, r in rows.items() if getattr(r.module, 'WITH', None) == pair_key]
     if not without:
-        sys.stderr.write('error: no row names {} in WITH (is it the with-the-loss side of a '
-                         'pair?)\n'.format(args.pair))
-        return 2
-    pair = [rows[without[0]], rows[args.pair]]
+        raise PairError('no row names {} in WITH (is it the with-the-loss side of a '
+                        'pair?)'.format(pair_key))
+    pair = [rows[without[0]], rows[pair_key]]
     roots = {r.config('toy')['dataset']['root'] for r in pair}
     if len(roots) != 1:
-        sys.stderr.write('error: the two rows evaluate on other data: {}\n'.format(roots))
-        return 2
+        raise PairError('the two rows evaluate on other data: {}'.format(roots))
     root = os.path.join(_REPO, roots.pop())
     if not os.path.exists(os.path.join(root, 'meta.json')):
-        sys.stderr.write('error: {} holds no embedded dataset: run {} first\n'.format(
-            root, args.pair))
+        raise PairError('{} holds no embedded dataset: run {} first'.format(root, pair_key))
+    return pair, root
+
+
+def pair_detections(work_dir, pair, seed):
+    """The stored detections (``eval/detections.csv``) of both rows of ``pair`` for one seed,
+    as DataFrames; :class:`PairError` naming the first one missing."""
+    import pandas as pd
+    from experiments import run
+    dets = []
+    for row in pair:
+        path = os.path.join(run.run_dir(work_dir, 'toy', row, seed), 'eval', 'detections.csv')
+        if not os.path.exists(path):
+            raise PairError('{} is missing: run {} seed {} first'.format(path, row.key, seed))
+        dets.append(pd.read_csv(path))
+    return dets
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        pair, root = resolve_pair(args.pair)
+    except PairError as e:
+        sys.stderr.write('error: {}\n'.format(e))
         return 2
     thresholds = [float(t) for t in args.thresholds.split(',')]
     evaluator = ThresholdedEvaluator(root)
@@ -127,15 +158,11 @@ def main(argv=None):
         print('{}: part classes {}'.format(args.pair, ', '.join(n for _, n in
                                                                 evaluator.parts)))
         for seed in range(args.seeds):
-            dets = []
-            for row in pair:
-                path = os.path.join(run.run_dir(args.work_dir, 'toy', row, seed), 'eval',
-                                    'detections.csv')
-                if not os.path.exists(path):
-                    sys.stderr.write('error: {} is missing: run {} seed {} first\n'.format(
-                        path, row.key, seed))
-                    return 2
-                dets.append(pd.read_csv(path))
+            try:
+                dets = pair_detections(args.work_dir, pair, seed)
+            except PairError as e:
+                sys.stderr.write('error: {}\n'.format(e))
+                return 2
             for t in thresholds:
                 a, b = (mean(list(evaluator.part_ap(d, t).values())) for d in dets)
                 gains[t].append(b - a)

@@ -114,6 +114,7 @@ config = dict(
         batchsize=1,
         preset='evaluate',
         score_thresh=None,
+        nms_thresh=None,             # the preset's: 0.55 with NMW, 0.5 with NMS
         expand_hierarchy=True,
     ),
     log=dict(

@@ -226,6 +226,8 @@ CONFIG_SCHEMA = {
         'batchsize': _positive(numbers.Integral),
         'preset': _choice('evaluate', 'visualize'),
         'score_thresh': _positive(zero=True, none=True),
+        # IoU threshold of the per-class suppression (NMW / NMS); None: the preset's
+        'nms_thresh': _Optional(lambda v: None if v is None else _fraction(v), None),
         'expand_hierarchy': _is(bool),
     },
     'log': {

@@ -151,3 +151,39 @@ def test_resume_matches_uninterrupted(trained, tmp_path):
     assert any(k.endswith('avg_mean') for k in keys)                       # BN statistics
     for k in keys:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def _max_same_class_iou(detections_csv):
+    """Largest IoU between two detections of the same class in the same image."""
+    import pandas as pd
+    from chainercv.utils import bbox_iou
+    det = pd.read_csv(detections_csv)
+    worst = 0.
+    for _, g in det.groupby(['ImageID', 'LabelName']):
+        if len(g) > 1:
+            iou = bbox_iou(*[g[['YMin', 'XMin', 'YMax', 'XMax']].to_numpy()] * 2)
+            worst = max(worst, float(iou[~np.eye(len(g), dtype=bool)].max()))
+    return worst
+
+
+def test_evaluate_applies_the_config_suppression_threshold(trained, tmp_path):
+    """``eval.nms_thresh`` replaces the preset's IoU threshold of the per-class suppression
+    (recorded in result.json). With plain NMS the kept boxes of a class overlap by at most
+    the threshold: 0.5 by default, 0.05 when the config says so."""
+    cfg, out, _ = trained
+    worst = {}
+    for thr in (None, 0.05):
+        cfg_thr = tmp_path / 'nms{}.py'.format(thr)
+        cfg_thr.write_text(open(cfg).read() + "\nconfig['model']['suppression'] = 'nms'\n"
+                           "config['eval']['nms_thresh'] = {!r}\n".format(thr))
+        res = tmp_path / str(thr)
+        p = run(['examples/evaluate.py', '--config', str(cfg_thr), '--model',
+                 os.path.join(out, 'model_final.npz'), '--out', str(res)])
+        assert p.returncode == 0, p.stdout[-3000:]
+        with open(res / 'result.json') as f:
+            result = json.load(f)
+        assert result['postprocess'] == {'suppression': 'nms', 'iou_thresh': thr or 0.5,
+                                         'score_thresh': 0.01, 'max_n_detection': 100}
+        worst[thr] = _max_same_class_iou(str(res / 'detections.csv'))
+    assert 0.05 < worst[None] <= 0.5 + 1e-4
+    assert worst[0.05] <= 0.05 + 1e-4

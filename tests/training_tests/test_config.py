@@ -168,3 +168,17 @@ def test_keys_added_later_are_filled_with_their_default():
     with pytest.raises(ConfigError, match=r'train_chain.cooc_ignore_weight: expected a number '
                                           r'in \[0, 1\], got 1.5'):
         validate_config(config, 'x.py')
+
+
+def test_eval_nms_thresh_is_optional_and_a_fraction():
+    config = load_config(os.path.join(ROOT, 'experiments/pfdet/toy_base.py'))
+    del config['eval']['nms_thresh']            # a config written before the key existed
+    validate_config(config, 'x.py')
+    assert config['eval']['nms_thresh'] is None   # the preset's threshold
+    for good in (0.3, 1.0, 0):
+        config['eval']['nms_thresh'] = good
+        validate_config(config, 'x.py')
+    for bad in (1.5, -0.1, '0.3', True):
+        config['eval']['nms_thresh'] = bad
+        with pytest.raises(ConfigError, match='eval.nms_thresh'):
+            validate_config(config, 'x.py')
