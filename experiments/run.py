@@ -627,10 +627,11 @@ def train_and_evaluate(config, rdir, args, deadline, description, log=print, mod
                             'total': round(timing['train'] + timing['eval'], 1)}}
 
 
-#: Config keys that only choose the validation data: rows whose configs differ in nothing
-#: else train the same model (with the same training split, see :func:`reused_model`).
+#: Config keys that only choose the validation data or how the detections on it are
+#: post-processed: rows whose configs differ in nothing else train the same model (with the
+#: same training split, see :func:`reused_model`).
 VALIDATION_ONLY_KEYS = ('dataset.root', 'dataset.synthetic.n_val',
-                        'dataset.synthetic.params.q_validation')
+                        'dataset.synthetic.params.q_validation', 'eval.nms_thresh')
 
 #: The files of a dataset directory that training reads (with the images under ``train/``).
 TRAIN_SPLIT_FILES = ('class-descriptions.csv', 'hierarchy.json', 'train-annotations-bbox.csv',

@@ -15,6 +15,7 @@
 """
 
 import ast
+import copy
 import glob
 import importlib
 import inspect
@@ -76,7 +77,8 @@ def _module(path):
 def _get_config(path, attr):
     if attr == 'config':
         return load_config(os.path.join(REPO, path))   # the loader train_multi.py uses
-    config = getattr(_module(path), attr)
+    # a copy: tests change what they get, and the module's config is shared by every test
+    config = copy.deepcopy(getattr(_module(path), attr))
     return validate_config(config, '{}:{}'.format(path, attr))
 
 
@@ -366,6 +368,17 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
             assert params == p16
         else:
             assert params.get('p_lookalike') is None
+        if '_nmw' in name:
+            # rows 29/30 with another IoU threshold of the test-time NMW, nothing else
+            expected.add('eval.nms_thresh')
+            iou = row.toy_config['eval']['nms_thresh']
+            assert name.split('_nmw')[1][:3] == '{:03d}'.format(int(round(100 * iou)))
+            assert 0 < iou < 0.55 and row7['eval']['nms_thresh'] is None
+            base = cooccurrence.load_row('29_dense_validation_without' if hasattr(row, 'WITH')
+                                         else '30_dense_validation').toy_config
+            assert _changed_keys(row.toy_config, base) == {'eval.nms_thresh'}
+        else:
+            assert row.toy_config['eval']['nms_thresh'] is None
         if '_rois' in name or dense:
             expected.add('train_chain.head_n_sample')
             assert row.toy_config['train_chain']['head_n_sample'] > \
@@ -407,9 +420,9 @@ def test_trained_as_rows_differ_from_their_model_row_in_validation_data_only():
     rows = {r.key: r for r in run.discover_rows()}
     declared = {k: r.module.TRAINED_AS for k, r in rows.items()
                 if getattr(r.module, 'TRAINED_AS', None)}
-    # rows 29-34 evaluate the models of rows 15-18
+    # rows 29-34 and 39-44 evaluate the models of rows 15-18
     assert sorted(declared) == ['cooccurrence/{}'.format(n) for n in cooccurrence_row_names(
-        '29', '30', '31', '32', '33', '34')]
+        '29', '30', '31', '32', '33', '34', '39', '40', '41', '42', '43', '44')]
     for key, source in declared.items():
         config, other = rows[key].config('toy'), rows[source].config('toy')
         assert run.training_differences(config, other) == [], key
