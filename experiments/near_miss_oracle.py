@@ -18,7 +18,6 @@ without that localization cost could gain, not a method. It reads what
 embedded dataset) plus ``validation-hidden-truth.csv``. The last line is the headline.
 """
 
-import argparse
 import os
 import sys
 
@@ -73,15 +72,10 @@ def near_miss_mask(detections, hidden_truth, mids, low=0.1, high=0.5):
 
 
 def parse_args(argv=None):
-    from experiments.run import DEFAULT_WORK
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--pair', required=True,
-                        help="the with-the-loss row of a pair, e.g. "
-                        "'cooccurrence/30_dense_validation' (its WITH row is found)")
-    parser.add_argument('--seeds', type=int, default=2, help='seeds 0 .. N-1')
+    from experiments.score_threshold import pair_parser
+    parser = pair_parser(__doc__)
     parser.add_argument('--iou', default='0.1,0.5',
                         help='LOW,HIGH: a near miss has its best IoU in [LOW, HIGH)')
-    parser.add_argument('--work-dir', default=DEFAULT_WORK)
     return parser.parse_args(argv)
 
 

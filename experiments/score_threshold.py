@@ -84,16 +84,24 @@ def mean(values):
     return sum(values) / len(values) if values else float('nan')
 
 
-def parse_args(argv=None):
+def pair_parser(doc):
+    """An argument parser with ``--pair``, ``--seeds`` and ``--work-dir`` (the options of
+    every script that reads a with/without pair's stored detections); ``doc``: the
+    script's docstring, whose first paragraph describes it."""
     from experiments.run import DEFAULT_WORK
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=doc.split('\n\n')[0])
     parser.add_argument('--pair', required=True,
                         help="the with-the-loss row of a pair, e.g. "
                         "'cooccurrence/30_dense_validation' (its WITH row is found)")
     parser.add_argument('--seeds', type=int, default=2, help='seeds 0 .. N-1')
+    parser.add_argument('--work-dir', default=DEFAULT_WORK)
+    return parser
+
+
+def parse_args(argv=None):
+    parser = pair_parser(__doc__)
     parser.add_argument('--thresholds', default='0,0.3,0.5',
                         help='comma-separated score thresholds')
-    parser.add_argument('--work-dir', default=DEFAULT_WORK)
     return parser.parse_args(argv)
 
 

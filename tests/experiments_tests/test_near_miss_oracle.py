@@ -50,14 +50,9 @@ def test_near_misses_by_hand():
     assert np.flatnonzero(mask).tolist() == [4, 7]
 
 
-@pytest.fixture(scope='module')
-def dataset(tmp_path_factory):
-    from pfdet.datasets import synthetic
-    root = str(tmp_path_factory.mktemp('data') / 'embedded')
-    # every part verified (q = 1): every drawn part is a scored ground-truth box
-    synthetic.generate(root, n_train=1, n_val=12, seed=5, q=1.0, p_person=1.0,
-                       p_vehicle=1.0, p_bicycle=1.0)
-    return root
+@pytest.fixture
+def dataset(pair_dataset):
+    return pair_dataset
 
 
 def _hits_and_near_misses(root):
@@ -91,26 +86,14 @@ def test_closed_form_ap_with_and_without_near_misses(dataset):
         ev.close()
 
 
-def test_pair_headline(dataset, tmp_path, monkeypatch, capsys):
-    from experiments import run
-    rows = {r.key: r for r in run.discover_rows()}
-    rel = rows['cooccurrence/30_dense_validation'].config('toy')['dataset']['root']
-    link = tmp_path / rel
-    link.parent.mkdir(parents=True)
-    os.symlink(dataset, str(link))
-    monkeypatch.setattr(score_threshold, '_REPO', str(tmp_path))
-    work = tmp_path / 'work'
-    argv = ['--pair', 'cooccurrence/30_dense_validation', '--seeds', '1',
-            '--work-dir', str(work)]
+def test_pair_headline(dataset, staged_pair, capsys):
+    argv = staged_pair()
     assert near_miss_oracle.main(argv) == 2
     assert '29_dense_validation_without/seed0/eval/detections.csv is missing' in \
         capsys.readouterr().err
     # without the loss: the hits only (AP 100); with it: the hits and their near misses (50)
     hits, both = _hits_and_near_misses(dataset)
-    for name, d in (('29_dense_validation_without', hits), ('30_dense_validation', both)):
-        out = work / 'toy' / 'cooccurrence' / name / 'seed0' / 'eval'
-        out.mkdir(parents=True)
-        d.to_csv(str(out / 'detections.csv'), index=False)
+    staged_pair(without=hits, with_=both)
     assert near_miss_oracle.main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
     n = len(hits)

@@ -230,8 +230,8 @@ def test_select_rows():
         ['ablation/00_baseline', 'ablation/05_cooccurrence']
     assert len(run.select_rows('ablation', rows)) == 9
     assert run.select_rows('all', rows) == rows
-    with pytest.raises(ValueError, match="no row '42'"):
-        run.select_rows('42', rows)
+    with pytest.raises(ValueError, match="no row '99'"):
+        run.select_rows('99', rows)
 
 
 def test_config_hash_ignores_log_and_seed_only():
@@ -510,16 +510,22 @@ def test_diverged_runs_are_reported_not_averaged(tmp_path):
         make_table.load_results(str(tmp_path))
 
 
-def test_divergence_is_recorded(sandbox):
-    stub, argv, tmp = sandbox
-
+def _diverging(stub, iteration):
+    """``run_command`` whose trainings fail on a NaN loss at ``iteration`` (logged as
+    train_multi.py logs it); other commands go to ``stub``."""
     def diverge(cmd, log_path, deadline, env=None):
         if 'train_multi.py' in ' '.join(cmd):
             with open(log_path, 'a') as f:
-                f.write('\n$ train\nerror: non-finite loss at iteration 61: main/loss = nan\n')
+                f.write('\n$ train\nerror: non-finite loss at iteration {}: main/loss = nan\n'
+                        .format(iteration))
             raise run.RunError('command failed with status 1')
         return stub(cmd, log_path, deadline, env)
-    run.run_command = diverge
+    return diverge
+
+
+def test_divergence_is_recorded(sandbox):
+    stub, argv, tmp = sandbox
+    run.run_command = _diverging(stub, 61)
     assert run.main(['--rows', '00', '--seeds', '1'] + argv) == 0
     path = tmp / 'results' / 'toy' / 'ablation' / '00_baseline' / 'seed0.json'
     result = json.loads(path.read_text())
@@ -696,14 +702,7 @@ def test_divergence_of_a_shared_model_is_recorded_for_the_row_that_reuses_it(san
     30 is recorded as diverged (like row 16 itself), not reported as a failure."""
     stub, argv, tmp = sandbox
     monkeypatch.setattr(run, 'train_split_sha256', lambda root: 'the same split')
-
-    def diverge(cmd, log_path, deadline, env=None):
-        if 'train_multi.py' in ' '.join(cmd):
-            with open(log_path, 'a') as f:
-                f.write('\n$ train\nerror: non-finite loss at iteration 7: main/loss = nan\n')
-            raise run.RunError('command failed with status 1')
-        return stub(cmd, log_path, deadline, env)
-    run.run_command = diverge
+    run.run_command = _diverging(stub, 7)
     assert run.main(['--rows', 'cooccurrence/30_dense_validation', '--seeds', '1'] + argv) == 0
     results = tmp / 'results' / 'toy' / 'cooccurrence'
     result = json.loads((results / '30_dense_validation' / 'seed0.json').read_text())

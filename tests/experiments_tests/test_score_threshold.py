@@ -14,14 +14,9 @@ if REPO not in sys.path:
 from experiments import score_threshold  # NOQA: E402
 
 
-@pytest.fixture(scope='module')
-def dataset(tmp_path_factory):
-    from pfdet.datasets import synthetic
-    root = str(tmp_path_factory.mktemp('data') / 'embedded')
-    # every part verified (q = 1), so every drawn part is a scored ground-truth box
-    synthetic.generate(root, n_train=1, n_val=12, seed=5, q=1.0, p_person=1.0,
-                       p_vehicle=1.0, p_bicycle=1.0)
-    return root
+@pytest.fixture
+def dataset(pair_dataset):
+    return pair_dataset
 
 
 def _perfect_detections(root, high_every=2):
@@ -72,28 +67,15 @@ def test_errors_name_what_is_missing(tmp_path, monkeypatch, capsys):
         capsys.readouterr().err
 
 
-def test_missing_detections_are_named(dataset, tmp_path, monkeypatch, capsys):
-    from experiments import run
-    rows = {r.key: r for r in run.discover_rows()}
-    rel = rows['cooccurrence/30_dense_validation'].config('toy')['dataset']['root']
-    link = tmp_path / rel
-    link.parent.mkdir(parents=True)
-    os.symlink(dataset, str(link))
-    monkeypatch.setattr(score_threshold, '_REPO', str(tmp_path))
-    work = tmp_path / 'work'
-    assert score_threshold.main(['--pair', 'cooccurrence/30_dense_validation', '--seeds', '1',
-                                 '--work-dir', str(work)]) == 2
+def test_missing_detections_are_named(dataset, staged_pair, capsys):
+    argv = staged_pair()
+    assert score_threshold.main(argv) == 2
     assert 'cooccurrence/29_dense_validation_without/seed0/eval/detections.csv is missing: ' \
         'run cooccurrence/29_dense_validation_without seed 0 first' in capsys.readouterr().err
     # with the detections of both rows there, it prints one line per seed and threshold
     dets, _ = _perfect_detections(dataset)
-    for name, d in (('29_dense_validation_without', dets.assign(Score=dets['Score'] / 4)),
-                    ('30_dense_validation', dets)):
-        out = work / 'toy' / 'cooccurrence' / name / 'seed0' / 'eval'
-        out.mkdir(parents=True)
-        d.to_csv(str(out / 'detections.csv'), index=False)
-    assert score_threshold.main(['--pair', 'cooccurrence/30_dense_validation', '--seeds', '1',
-                                 '--work-dir', str(work), '--thresholds', '0,0.5']) == 0
+    staged_pair(without=dets.assign(Score=dets['Score'] / 4), with_=dets)
+    assert score_threshold.main(argv + ['--thresholds', '0,0.5']) == 0
     lines = capsys.readouterr().out.splitlines()
     # scores divided by 4 keep the ranking (same AP) but drop below 0.5 (AP 0)
     assert 'seed 0 score >= 0: part-class AP without 100.0, with 100.0, gain +0.0' in lines
