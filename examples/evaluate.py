@@ -159,11 +159,7 @@ def main(argv=None):
     if gpu:
         chainer.backends.cuda.get_device_from_id(comm.intra_rank).use()
         model.to_gpu()
-    model.use_preset(config['eval']['preset'])
-    if config['eval']['score_thresh'] is not None:
-        model.score_thresh = config['eval']['score_thresh']
-    if config['eval'].get('nms_thresh') is not None:
-        model.nms_thresh = config['eval']['nms_thresh']
+    builder.use_eval_preset(model, config)
 
     start = time.time()
     if rank != 0:

@@ -161,11 +161,7 @@ def main(argv=None):
     except (ConfigError, ValueError, IOError) as e:
         # ConfigError, OIDFormatError (file and line of a bad CSV row), bad model arguments
         _fail(rank, '{}: {}'.format(args.config, e), 2)
-    model.use_preset(config['eval']['preset'])
-    if config['eval']['score_thresh'] is not None:
-        model.score_thresh = config['eval']['score_thresh']
-    if config['eval'].get('nms_thresh') is not None:
-        model.nms_thresh = config['eval']['nms_thresh']
+    builder.use_eval_preset(model, config)
     if device is not None:
         train_chain.to_gpu()
 

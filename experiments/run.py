@@ -26,9 +26,9 @@ For each selected row (``experiments/pfdet/ablation/NN_*.py``, then the rows of
 5. ``experiments/RESULTS.md`` (and the generated block of the README) is regenerated.
 
 A row that declares ``TRAINED_AS = '<group>/<row>'`` differs from that row only in its
-validation data (:data:`VALIDATION_ONLY_KEYS`): after checking the configs and the training
-splits, step 2 is skipped and step 3 evaluates that row's model, trained first in that
-row's run directory if it is missing (:func:`reused_model`).
+validation data or their post-processing (:data:`VALIDATION_ONLY_KEYS`): after checking the
+configs and the training splits, step 2 is skipped and step 3 evaluates that row's model,
+trained first in that row's run directory if it is missing (:func:`reused_model`).
 
 A run whose result file exists with the same config hash is **skipped**; one whose config
 changed since (*stale*) is rerun unless ``--keep-stale``; ``--force`` reruns everything.
@@ -667,8 +667,9 @@ def train_split_sha256(root):
 def reused_model(row, scale, seed, config, args, deadline, log=print):
     """The trained model of the row that ``row`` declares in ``TRAINED_AS``, same seed.
 
-    A row whose config differs from another row's only in the validation data
-    (:data:`VALIDATION_ONLY_KEYS`, e.g. the generator's ``q_validation``) trains the very
+    A row whose config differs from another row's only in the validation data or their
+    post-processing (:data:`VALIDATION_ONLY_KEYS`, e.g. the generator's ``q_validation`` or
+    ``eval.nms_thresh``) trains the very
     same model. Before reusing it, the configs are compared and the training splits
     fingerprinted (:func:`train_split_sha256`); a difference is a :class:`ValueError`
     naming it. A missing model is trained first, in the other row's run directory (its
@@ -859,24 +860,32 @@ def execute_train_row(row, scale, seed, args, deadline, log=print):
         from experiments.pfdet.ablation import config_view
         # a TRAINED_AS row trains nothing itself: its wall_time.json, if any, is not its own
         wall = {'train': 0.0} if trained_as else _read_timing(rdir)
-        return {
-            'schema': make_table.RESULT_SCHEMA, 'row': row.key,
-            'label': getattr(row.module, 'ROW', row.name), 'previous': row.previous,
-            'paper': {'map': getattr(row.module, 'PAPER_MAP', None),
-                      'delta': getattr(row.module, 'PAPER_DELTA', None)},
-            'scale': scale, 'seed': seed,
-            'config_file': os.path.relpath(row.module.__file__, _REPO),
-            'config_sha256': config_sha256(config), 'config': config_view(config),
-            'metric': METRIC, 'map': None, 'ap_per_class': {}, 'diverged': str(e),
-            'dataset': dataset,
-            'wall_time_s': {'train': round(wall['train'], 1), 'eval': 0.0,
-                            'total': round(wall['train'], 1)},
-            'model_from': {'row': trained_as, 'seed': seed, 'train_s': None}
-            if trained_as else None,
-            'machine': machine_info(args.n_ranks), 'commit': commit_info(),
-            'finished_at': now()}
+        return _result(
+            row, scale, seed, config_sha256(config), config_view(config), args,
+            map=None, ap_per_class={}, diverged=str(e), dataset=dataset,
+            wall_time_s={'train': round(wall['train'], 1), 'eval': 0.0,
+                         'total': round(wall['train'], 1)},
+            model_from={'row': trained_as, 'seed': seed, 'train_s': None}
+            if trained_as else None)
     evaluation, train_args = out['evaluation'], out['train_args']
-    return {
+    return _result(
+        row, scale, seed, out['config_sha256'], out['config'], args,
+        map=float(evaluation['map']),
+        n_classes_with_gt=evaluation.get('n_classes_with_gt'),
+        ap_per_class=out['ap_per_class'],
+        n_train_images=train_args.get('n_train_images'),
+        n_val_images=evaluation.get('n_images'),
+        n_iterations=train_args.get('total_iteration'),
+        cooccurrence_pairs=train_args.get('cooccurrence_pairs', []),
+        hidden_truth_parts=_hidden_truth_of_run(config, out['eval_dir']),
+        dataset=dataset, wall_time_s=out['wall_time_s'], model_from=model_from)
+
+
+def _result(row, scale, seed, sha, view, args, **fields):
+    """The result record of a train row's run: what identifies the row, seed and config,
+    then ``fields`` (``map`` onwards; a diverged run has ``diverged`` and no metrics), then
+    the machine, commit and time."""
+    record = {
         'schema': make_table.RESULT_SCHEMA,
         'row': row.key,
         'label': getattr(row.module, 'ROW', row.name),
@@ -886,24 +895,13 @@ def execute_train_row(row, scale, seed, args, deadline, log=print):
         'scale': scale,
         'seed': seed,
         'config_file': os.path.relpath(row.module.__file__, _REPO),
-        'config_sha256': out['config_sha256'],
-        'config': out['config'],
+        'config_sha256': sha,
+        'config': view,
         'metric': METRIC,
-        'map': float(evaluation['map']),
-        'n_classes_with_gt': evaluation.get('n_classes_with_gt'),
-        'ap_per_class': out['ap_per_class'],
-        'n_train_images': train_args.get('n_train_images'),
-        'n_val_images': evaluation.get('n_images'),
-        'n_iterations': train_args.get('total_iteration'),
-        'cooccurrence_pairs': train_args.get('cooccurrence_pairs', []),
-        'hidden_truth_parts': _hidden_truth_of_run(config, out['eval_dir']),
-        'dataset': dataset,
-        'wall_time_s': out['wall_time_s'],
-        'model_from': model_from,
-        'machine': machine_info(args.n_ranks),
-        'commit': commit_info(),
-        'finished_at': now(),
     }
+    record.update(fields)
+    record.update(machine=machine_info(args.n_ranks), commit=commit_info(), finished_at=now())
+    return record
 
 
 def now():

@@ -180,6 +180,18 @@ def build_model(config, n_fg_class, comm=None, **overrides):
     return model
 
 
+def use_eval_preset(model, config):
+    """Set the test-time post-processing of ``model`` from ``config['eval']``: its
+    ``preset``, then ``score_thresh`` and ``nms_thresh`` (the IoU threshold of the per-class
+    suppression) where they are not None (the training and the evaluation script share it)."""
+    ev = config['eval']
+    model.use_preset(ev['preset'])
+    if ev['score_thresh'] is not None:
+        model.score_thresh = ev['score_thresh']
+    if ev['nms_thresh'] is not None:
+        model.nms_thresh = ev['nms_thresh']
+
+
 def _pairs_from_config(config, classes, train_dataset):
     from pfdet.links.model.pfdet.cooccurrence import cooccurrence_pairs_matrix
     from pfdet.links.model.pfdet.cooccurrence import mine_cooccurrence_pairs
