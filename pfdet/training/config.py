@@ -184,6 +184,10 @@ CONFIG_SCHEMA = {
         'cooc_ioa_thresh': _positive(),
         'cooc_unless_verified': _is(bool),
         'cooc_ignore_weight': _Optional(_fraction, 0.),   # 0: ignore (PFDet)
+        # None (PFDet): ignore every selected entry; an IoU: only those near a pseudo-box
+        'cooc_pseudo_box_iou': _Optional(
+            lambda v: None if v is None else (_fraction(v) or (
+                None if v > 0 else 'expected a number in (0, 1], got {!r}'.format(v))), None),
         'head_n_sample': _positive(numbers.Integral),
         'head_fg_ratio': _fraction,
         'head_fg_thresh': _fraction,

@@ -390,6 +390,16 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
                 cooccurrence.SOFT_IGNORE_WEIGHT < 1
         else:
             assert row.toy_config['train_chain']['cooc_ignore_weight'] == 0
+        if '_pseudo_box' in name and not hasattr(row, 'WITH'):
+            # rows 29/30 with the rule narrowed to the head's pseudo-boxes, nothing else
+            expected.add('train_chain.cooc_pseudo_box_iou')
+            assert row.toy_config['train_chain']['cooc_pseudo_box_iou'] == \
+                row7['train_chain']['head_fg_thresh'] == 0.5
+            assert _changed_keys(row.toy_config,
+                                 cooccurrence.load_row('30_dense_validation').toy_config) == \
+                {'train_chain.cooc_pseudo_box_iou'}
+        else:
+            assert row.toy_config['train_chain']['cooc_pseudo_box_iou'] is None
         if '_strict' in name:
             # rows 15/16 with the poster's literal "inside" (base.py's value; rows 05+ use 0.8)
             from experiments.pfdet.base import config as full_base
@@ -405,7 +415,8 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
             expected.add('train_chain.cooccurrence')
             pair = cooccurrence.load_row(row.WITH.split('/')[1])
             assert _changed_keys(row.toy_config, pair.toy_config) == \
-                {'train_chain.cooccurrence'}
+                {'train_chain.cooccurrence'} | (
+                    {'train_chain.cooc_pseudo_box_iou'} if '_pseudo_box' in name else set())
             assert row.toy_config['train_chain']['cooccurrence'] is None
         assert changed == expected, (name, changed)
         if longer or longest:
@@ -420,9 +431,9 @@ def test_trained_as_rows_differ_from_their_model_row_in_validation_data_only():
     rows = {r.key: r for r in run.discover_rows()}
     declared = {k: r.module.TRAINED_AS for k, r in rows.items()
                 if getattr(r.module, 'TRAINED_AS', None)}
-    # rows 29-34 and 39-44 evaluate the models of rows 15-18
+    # rows 29-34, 39-45 evaluate the models of rows 15-18
     assert sorted(declared) == ['cooccurrence/{}'.format(n) for n in cooccurrence_row_names(
-        '29', '30', '31', '32', '33', '34', '39', '40', '41', '42', '43', '44')]
+        '29', '30', '31', '32', '33', '34', '39', '40', '41', '42', '43', '44', '45')]
     for key, source in declared.items():
         config, other = rows[key].config('toy'), rows[source].config('toy')
         assert run.training_differences(config, other) == [], key
@@ -431,8 +442,14 @@ def test_trained_as_rows_differ_from_their_model_row_in_validation_data_only():
         assert params == other['dataset']['synthetic']['params']
         assert not getattr(rows[source].module, 'TRAINED_AS', None)   # no chains
         # and the pair of a "without" row shares its model row's pair
-        if hasattr(rows[key].module, 'WITH'):
+        if hasattr(rows[key].module, 'WITH') and rows[key].module.WITH in declared:
             assert getattr(rows[source].module, 'WITH') == declared[rows[key].module.WITH]
+        elif hasattr(rows[key].module, 'WITH'):
+            # row 45: its pair (46) trains the model of row 16 with the pseudo-box variant
+            pair = rows[key].module.WITH
+            assert run.training_differences(
+                rows[pair].config('toy'), rows[getattr(rows[source].module, 'WITH')].config(
+                    'toy')) == ['train_chain.cooc_pseudo_box_iou'], key
 
 
 def cooccurrence_row_names(*numbers):

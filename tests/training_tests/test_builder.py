@@ -78,6 +78,10 @@ def test_train_chain_targets_and_pairs(config):
     assert tc.ancestor_matrix.shape == (len(classes),) * 2
     assert sorted(pairs) == sorted(part_edge_pairs(classes.hierarchy, classes.mids))
     assert tc.cooccurrence_pairs.sum() == len(pairs)
+    assert tc.cooc_pseudo_box_iou is None
+    config['train_chain']['cooc_pseudo_box_iou'] = 0.5
+    tc, _ = builder.build_train_chain(config, model, classes, train)
+    assert tc.cooc_pseudo_box_iou == 0.5
     config['train_chain']['cooccurrence'] = [('/m/01g317', '/m/nope')]
     with pytest.raises(ConfigError, match=r'train_chain.cooccurrence: .*/m/nope'):
         builder.build_train_chain(config, model, classes, train)

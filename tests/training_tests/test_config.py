@@ -170,6 +170,20 @@ def test_keys_added_later_are_filled_with_their_default():
         validate_config(config, 'x.py')
 
 
+def test_cooc_pseudo_box_iou_is_optional_and_in_0_1():
+    config = load_config(os.path.join(ROOT, 'experiments/pfdet/toy_base.py'))
+    del config['train_chain']['cooc_pseudo_box_iou']   # written before the key existed
+    validate_config(config, 'x.py')
+    assert config['train_chain']['cooc_pseudo_box_iou'] is None   # PFDet's rule
+    for good in (0.5, 1.0):
+        config['train_chain']['cooc_pseudo_box_iou'] = good
+        validate_config(config, 'x.py')
+    for bad in (0, 1.5, '0.5', True):
+        config['train_chain']['cooc_pseudo_box_iou'] = bad
+        with pytest.raises(ConfigError, match='train_chain.cooc_pseudo_box_iou'):
+            validate_config(config, 'x.py')
+
+
 def test_eval_nms_thresh_is_optional_and_a_fraction():
     config = load_config(os.path.join(ROOT, 'experiments/pfdet/toy_base.py'))
     del config['eval']['nms_thresh']            # a config written before the key existed

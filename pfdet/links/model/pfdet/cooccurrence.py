@@ -10,7 +10,9 @@ class if a proposal is inside the subject class" (poster). This module
 * builds the :math:`(R', C)` ignore mask of the second-stage classifier
   (:func:`cooccurrence_ignore_mask`), which
   :func:`~pfdet.links.model.pfdet.bbox_head.make_head_targets` turns into
-  targets of -1.
+  targets of -1, and
+* optionally narrows that mask to the RoIs near the detector's own
+  pseudo-boxes (:func:`pseudo_box_ignore_mask`; not in the PFDet sources).
 
 Shape shorthand: B = images, R' = sampled RoIs, G_n = boxes of image n,
 C = foreground classes.
@@ -150,6 +152,105 @@ def cooccurrence_ignore_mask(rois, roi_indices, bboxes, labels, pairs,
             ignore[:, verified] = False
         mask[index] = ignore
     return mask
+
+
+def pseudo_box_ignore_mask(ignore, scores, rois, roi_indices, iou_thresh=0.5):
+    """Narrows a co-occurrence ignore mask to the model's own pseudo-boxes.
+
+    The co-occurrence rule (:func:`cooccurrence_ignore_mask`) ignores part
+    class :math:`p` for every RoI inside an unverified subject, so RoIs that
+    only partly cover an unannotated part (a head box for Human face, half a
+    wheel) never learn to be negatives and come out as near-miss false
+    positives. This variant (not in the PFDet sources; cf. the pseudo-label
+    sampling that Niitani et al., arXiv:1811.10862, compare with part-aware
+    sampling) keeps an entry ignored only where the part probably is, judged
+    by the detector itself:
+
+    * a *candidate* of :math:`p` is an entry :math:`(r, p)` of
+      :obj:`ignore`;
+    * the *pseudo-boxes* of :math:`p` are the candidates of :math:`p` that
+      a greedy non-maximum suppression of its image keeps when any overlap
+      (IoU > 0) suppresses: taken in descending score for :math:`p`, a
+      candidate is kept unless it overlaps a kept one of higher score
+      (equal scores do not suppress each other). Separate instances (two
+      wheels, two hands) each get one;
+    * a candidate stays ignored when its IoU with some pseudo-box of
+      :math:`p` of its image is :math:`\\geq` :obj:`iou_thresh` (the
+      pseudo-box itself included); the other candidates become negatives
+      again.
+
+    Nothing outside :obj:`ignore` changes. Scores are taken as constants (no
+    gradient flows through the selection).
+
+    Args:
+        ignore (array): :math:`(R', C)` bool, the co-occurrence ignores.
+        scores (array): :math:`(R', C)` float, the head's current scores
+            (or logits: only their order within a class matters).
+        rois (array or list of arrays): :math:`(R', 4)`; a list (per level)
+            is concatenated, in the order the head sees it.
+        roi_indices (array or list of arrays): :math:`(R',)` int32.
+        iou_thresh (float): IoU with a pseudo-box that keeps an entry
+            ignored (the head's foreground IoU, 0.5, makes a pseudo-box act
+            like an unannotated box for the ignore).
+
+    Returns:
+        numpy.ndarray or cupy.ndarray: :math:`(R', C)` bool, a subset of
+        :obj:`ignore`.
+    """
+    if isinstance(rois, (list, tuple)):
+        xp = cuda.get_array_module(*rois)
+        rois = xp.concatenate(rois, axis=0)
+        roi_indices = xp.concatenate(roi_indices, axis=0)
+    xp = cuda.get_array_module(ignore)
+    if ignore.shape != scores.shape or ignore.shape[0] != len(rois):
+        raise ValueError(
+            'ignore {}, scores {} and {} RoIs disagree'.format(
+                ignore.shape, scores.shape, len(rois)))
+    if not 0 < iou_thresh <= 1:
+        raise ValueError('iou_thresh must be in (0, 1], not {!r}'.format(iou_thresh))
+    out = xp.zeros_like(ignore)
+    roi_indices_cpu = cuda.to_cpu(roi_indices)
+    rows_cpu = cuda.to_cpu(ignore.any(axis=1))
+    for i in np.unique(roi_indices_cpu[rows_cpu]):
+        index = xp.asarray(np.where(roi_indices_cpu == i)[0])
+        cand = ignore[index]
+        cols = xp.where(cand.any(axis=0))[0]
+        cand = cand[:, cols]                                  # (R, K)
+        score = xp.where(cand, scores[index][:, cols].astype(np.float32),
+                         -np.inf).astype(np.float32)
+        roi = rois[index].astype(np.float32)
+        iou = utils.bbox_iou(roi, roi)                        # (R, R)
+        peak = _greedy_peaks(cand, score, iou > 0)
+        near_peak = (iou >= iou_thresh - 1e-6).astype(np.float32).dot(
+            peak.astype(np.float32)) > 0
+        keep = xp.zeros((len(index), ignore.shape[1]), dtype=bool)
+        keep[:, cols] = cand & near_peak
+        out[index] = keep
+    return out
+
+
+def _greedy_peaks(cand, score, overlap):
+    """Greedy NMS of every column at once, vectorized over boxes.
+
+    ``cand`` (R, K) bool, ``score`` (R, K), ``overlap`` (R, R) bool. Returns
+    the (R, K) bool kept candidates. Each round decides, in every column,
+    the undecided candidates whose higher-scoring overlapping candidates are
+    all decided: dropped if one of those is kept, kept otherwise; the best
+    undecided candidate of each column is decided every round.
+    """
+    xp = cuda.get_array_module(cand)
+    # higher[r, q, k]: candidate q overlaps r and outscores it in column k
+    higher = overlap[:, :, None] & cand[None, :, :] & \
+        (score[None, :, :] > score[:, None, :])
+    keep = xp.zeros_like(cand)
+    undecided = cand.copy()
+    while bool(undecided.any()):
+        suppressed = undecided & (higher & keep[None]).any(axis=1)
+        undecided &= ~suppressed
+        free = undecided & ~(higher & undecided[None]).any(axis=1)
+        keep |= free
+        undecided &= ~free
+    return keep
 
 
 def _ioa(roi, bbox):

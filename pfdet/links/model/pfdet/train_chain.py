@@ -13,6 +13,7 @@ from pfdet.links.model.pfdet.bbox_head import make_head_targets
 from pfdet.links.model.pfdet.bbox_head import matched_label_mask
 from pfdet.links.model.pfdet.cooccurrence import _as_pairs_matrix
 from pfdet.links.model.pfdet.cooccurrence import cooccurrence_ignore_mask
+from pfdet.links.model.pfdet.cooccurrence import pseudo_box_ignore_mask
 from pfdet.links.model.pfdet.faster_rcnn import pad_images
 from pfdet.links.model.pfdet.rpn import rpn_loss
 
@@ -52,6 +53,11 @@ class PFDetTrainChain(chainer.Chain):
             selects, as negatives: 0 (PFDet) ignores them; a soft variant
             keeps a fraction of their negative signal
             (:func:`bbox_head_loss_post`).
+        cooc_pseudo_box_iou (float): :obj:`None` (PFDet): every entry the
+            rule selects is ignored. A number in (0, 1]: only those with at
+            least this IoU with one of the head's own pseudo-boxes (its
+            local-maximum scoring candidates) stay ignored, the others are
+            negatives (:func:`pseudo_box_ignore_mask`; not in the sources).
         head_n_sample (int): RoIs sampled per image for the head.
         head_fg_ratio (float): Maximum foreground fraction of the samples.
         head_fg_thresh (float): IoU of a foreground RoI (and of a positive
@@ -64,7 +70,7 @@ class PFDetTrainChain(chainer.Chain):
 
     def __init__(self, model, ancestor_matrix=None, cooccurrence_pairs=None,
                  cooc_ioa_thresh=1.0, cooc_unless_verified=True,
-                 cooc_ignore_weight=0., head_n_sample=512, head_fg_ratio=0.25, head_fg_thresh=0.5,
+                 cooc_ignore_weight=0., cooc_pseudo_box_iou=None, head_n_sample=512, head_fg_ratio=0.25, head_fg_thresh=0.5,
                  conf_normalize='roi', rpn_n_sample=256):
         super(PFDetTrainChain, self).__init__()
         with self.init_scope():
@@ -101,6 +107,10 @@ class PFDetTrainChain(chainer.Chain):
             raise ValueError('cooc_ignore_weight must be in [0, 1], not {!r}'.format(
                 cooc_ignore_weight))
         self.cooc_ignore_weight = float(cooc_ignore_weight)
+        if cooc_pseudo_box_iou is not None and not 0 < cooc_pseudo_box_iou <= 1:
+            raise ValueError('cooc_pseudo_box_iou must be None or in (0, 1], not {!r}'.format(
+                cooc_pseudo_box_iou))
+        self.cooc_pseudo_box_iou = cooc_pseudo_box_iou
         self.head_n_sample = head_n_sample
         self.head_fg_ratio = head_fg_ratio
         self.head_fg_thresh = head_fg_thresh
@@ -195,6 +205,7 @@ class PFDetTrainChain(chainer.Chain):
             n_sample=self.head_n_sample, fg_ratio=self.head_fg_ratio,
             fg_thresh=self.head_fg_thresh)
 
+        head_locs, head_confs = model.bbox_head(hs, rois, roi_indices, sizes)
         targets = None
         if model.bbox_head.classifier == 'sigmoid':
             ignore = None
@@ -205,6 +216,11 @@ class PFDetTrainChain(chainer.Chain):
                     img_labels, ioa_thresh=self.cooc_ioa_thresh,
                     fg_thresh=self.head_fg_thresh,
                     unless_verified=self.cooc_unless_verified)
+                if self.cooc_pseudo_box_iou is not None:
+                    # logits order like scores; no gradient through the selection
+                    ignore = pseudo_box_ignore_mask(
+                        ignore, head_confs.array, rois, roi_indices,
+                        iou_thresh=self.cooc_pseudo_box_iou)
             matched = matched_label_mask(
                 rois, roi_indices, gt_labels, bboxes, labels,
                 model.bbox_head.n_fg_class)
@@ -212,7 +228,6 @@ class PFDetTrainChain(chainer.Chain):
                 matched, model.bbox_head.n_fg_class, self.ancestor_matrix,
                 ignore)
 
-        head_locs, head_confs = model.bbox_head(hs, rois, roi_indices, sizes)
         head_loc_loss, head_conf_loss = bbox_head_loss_post(
             head_locs, head_confs, roi_indices, gt_locs, gt_labels, B,
             targets, self.conf_normalize, ignore_weight=self.cooc_ignore_weight)

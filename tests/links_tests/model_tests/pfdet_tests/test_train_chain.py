@@ -216,6 +216,51 @@ def test_cooccurrence_targets_in_the_chain():
     assert (targets >= 0).all()
 
 
+def test_pseudo_box_ignores_in_the_chain():
+    np.random.seed(0)
+    imgs, bboxes, labels = _batch()
+    bboxes[0] = bboxes[0][:1]
+    labels[0] = labels[0][:1]
+    chain = PFDetTrainChain(_model(), ancestor_matrix=_ancestor(),
+                            cooccurrence_pairs=_pairs(), head_n_sample=64,
+                            cooc_pseudo_box_iou=0.5)
+    seen = {}
+    real = train_chain_module.pseudo_box_ignore_mask
+
+    def narrow(ignore, scores, *args, **kw):
+        seen['ignore'], seen['scores'] = ignore.copy(), scores.copy()
+        seen['kw'] = kw
+        seen['out'] = real(ignore, scores, *args, **kw)
+        return seen['out']
+    # proposals: a grid of overlapping 12 x 12 boxes inside each subject box
+    grid = [np.array([[y, x, y + 12, x + 12] for y in range(b[0], b[2] - 12, 5)
+                      for x in range(b[1], b[3] - 12, 5)], np.float32)
+            for b in (bboxes[0][0].astype(int), bboxes[1][0].astype(int))]
+
+    def decode(*args, **kw):
+        return (np.concatenate(grid),
+                np.concatenate([np.full(len(g), i, np.int32) for i, g in enumerate(grid)]))
+    with mock.patch.object(train_chain_module, 'pseudo_box_ignore_mask', narrow), \
+            mock.patch.object(chain.model.rpn, 'decode', decode):
+        rois, roi_indices, gt_labels, targets = _captured_targets(
+            chain, imgs, bboxes, labels)
+    assert seen['kw'] == {'iou_thresh': 0.5}
+    # the scores are the head's logits of the sampled RoIs, as constants
+    assert seen['scores'].shape == targets.shape
+    assert isinstance(seen['scores'], np.ndarray)
+    # the PFDet rule's candidates: the RoIs inside the subject, for Arm
+    for i in range(2):
+        m = roi_indices == i
+        np.testing.assert_array_equal(seen['ignore'][m, ARM],
+                                      _inside(rois[m], bboxes[i][0]))
+    np.testing.assert_array_equal(targets == -1, seen['out'])
+    # narrowed, not emptied: some candidates stay ignored, others are negatives again
+    assert (targets[seen['ignore'][:, ARM], ARM] == -1).any()
+    assert (targets[seen['ignore'][:, ARM], ARM] == 0).any()
+    with pytest.raises(ValueError, match='cooc_pseudo_box_iou'):
+        PFDetTrainChain(_model(), cooccurrence_pairs=_pairs(), cooc_pseudo_box_iou=0)
+
+
 def test_loss_golden():
     # Regression goldens: computed once with this implementation under the
     # fixed seeds below (stub extractor, hierarchy + co-occurrence targets);
