@@ -26,6 +26,7 @@ from pfdet.links.model.pfdet import PFDet  # NOQA
 from pfdet.links.model.pfdet import PFDetBboxHead  # NOQA
 from pfdet.links.model.pfdet import PFDetTrainChain  # NOQA
 from pfdet.links.model.pfdet import PSP  # NOQA
+from pfdet.links.model.pfdet import pseudo_box_ignore_mask  # NOQA
 from pfdet.links.model.pfdet import RPN  # NOQA
 from pfdet.links.model.pfdet import rpn_loss  # NOQA
 from pfdet.links.model.pfdet import SENet154  # NOQA
