@@ -244,6 +244,7 @@ def build_train_chain(config, model, classes, train_dataset, comm=None):
                   cooc_unless_verified=tc['cooc_unless_verified'],
                   cooc_ignore_weight=tc['cooc_ignore_weight'],
                   cooc_pseudo_box_iou=tc['cooc_pseudo_box_iou'],
+                  cooc_pseudo_box_min_score=tc['cooc_pseudo_box_min_score'],
                   head_n_sample=tc['head_n_sample'], head_fg_ratio=tc['head_fg_ratio'],
                   head_fg_thresh=tc['head_fg_thresh'], conf_normalize=tc['conf_normalize'],
                   rpn_n_sample=tc['rpn_n_sample'])

@@ -188,6 +188,11 @@ CONFIG_SCHEMA = {
         'cooc_pseudo_box_iou': _Optional(
             lambda v: None if v is None else (_fraction(v) or (
                 None if v > 0 else 'expected a number in (0, 1], got {!r}'.format(v))), None),
+        # None: every pseudo-box counts; a probability in (0, 1): only those the head scores
+        # that high, and entries overlapping none of them stay ignored (needs the IoU above)
+        'cooc_pseudo_box_min_score': _Optional(
+            lambda v: None if v is None else (_fraction(v) or (
+                None if 0 < v < 1 else 'expected a number in (0, 1), got {!r}'.format(v))), None),
         'head_n_sample': _positive(numbers.Integral),
         'head_fg_ratio': _fraction,
         'head_fg_thresh': _fraction,
@@ -275,7 +280,9 @@ def validate_config(config, path='<config>'):
     """Check a config dict against :data:`CONFIG_SCHEMA`.
 
     Cross-key rules: exactly one of ``train.iteration`` and ``train.epoch`` is set; with
-    ``dataset.root`` unset, the train/val CSV and image paths are required.
+    ``dataset.root`` unset, the train/val CSV and image paths are required;
+    ``train.lr_steps`` with the step schedule; ``train_chain.cooc_pseudo_box_min_score``
+    only with ``train_chain.cooc_pseudo_box_iou``.
 
     Args:
         config (dict): The config.
@@ -304,6 +311,10 @@ def validate_config(config, path='<config>'):
                                       .format(split, key))
         if train['lr_schedule'] == 'step' and not train['lr_steps']:
             errors.append("train.lr_steps: required with lr_schedule='step'")
+        tc = config['train_chain']
+        if tc['cooc_pseudo_box_min_score'] is not None and tc['cooc_pseudo_box_iou'] is None:
+            errors.append('train_chain.cooc_pseudo_box_min_score: needs '
+                          'train_chain.cooc_pseudo_box_iou')
     if errors:
         raise ConfigError('{}: invalid config:\n  {}'.format(path, '\n  '.join(errors)))
     return config

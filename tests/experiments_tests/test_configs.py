@@ -392,14 +392,22 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
             assert row.toy_config['train_chain']['cooc_ignore_weight'] == 0
         if '_pseudo_box' in name and not hasattr(row, 'WITH'):
             # rows 29/30 with the rule narrowed to the head's pseudo-boxes, nothing else
-            expected.add('train_chain.cooc_pseudo_box_iou')
+            pseudo_keys = {'train_chain.cooc_pseudo_box_iou'}
             assert row.toy_config['train_chain']['cooc_pseudo_box_iou'] == \
                 row7['train_chain']['head_fg_thresh'] == 0.5
+            if '_confident' in name:
+                # only the pseudo-boxes scored as found (score > 0.5 in the tables)
+                pseudo_keys.add('train_chain.cooc_pseudo_box_min_score')
+                assert row.toy_config['train_chain']['cooc_pseudo_box_min_score'] == 0.5
+            else:
+                assert row.toy_config['train_chain']['cooc_pseudo_box_min_score'] is None
+            expected |= pseudo_keys
             assert _changed_keys(row.toy_config,
                                  cooccurrence.load_row('30_dense_validation').toy_config) == \
-                {'train_chain.cooc_pseudo_box_iou'}
+                pseudo_keys
         else:
             assert row.toy_config['train_chain']['cooc_pseudo_box_iou'] is None
+            assert row.toy_config['train_chain']['cooc_pseudo_box_min_score'] is None
         if '_strict' in name:
             # rows 15/16 with the poster's literal "inside" (base.py's value; rows 05+ use 0.8)
             from experiments.pfdet.base import config as full_base
@@ -416,7 +424,8 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
             pair = cooccurrence.load_row(row.WITH.split('/')[1])
             assert _changed_keys(row.toy_config, pair.toy_config) == \
                 {'train_chain.cooccurrence'} | (
-                    {'train_chain.cooc_pseudo_box_iou'} if '_pseudo_box' in name else set())
+                    {'train_chain.cooc_pseudo_box_iou'} if '_pseudo_box' in name else set()) | (
+                    {'train_chain.cooc_pseudo_box_min_score'} if '_confident' in name else set())
             assert row.toy_config['train_chain']['cooccurrence'] is None
         assert changed == expected, (name, changed)
         if longer or longest:
@@ -431,9 +440,9 @@ def test_trained_as_rows_differ_from_their_model_row_in_validation_data_only():
     rows = {r.key: r for r in run.discover_rows()}
     declared = {k: r.module.TRAINED_AS for k, r in rows.items()
                 if getattr(r.module, 'TRAINED_AS', None)}
-    # rows 29-34, 39-45 evaluate the models of rows 15-18
+    # rows 29-34, 39-45, 47 evaluate the models of rows 15-18
     assert sorted(declared) == ['cooccurrence/{}'.format(n) for n in cooccurrence_row_names(
-        '29', '30', '31', '32', '33', '34', '39', '40', '41', '42', '43', '44', '45')]
+        '29', '30', '31', '32', '33', '34', '39', '40', '41', '42', '43', '44', '45', '47')]
     for key, source in declared.items():
         config, other = rows[key].config('toy'), rows[source].config('toy')
         assert run.training_differences(config, other) == [], key
@@ -445,11 +454,16 @@ def test_trained_as_rows_differ_from_their_model_row_in_validation_data_only():
         if hasattr(rows[key].module, 'WITH') and rows[key].module.WITH in declared:
             assert getattr(rows[source].module, 'WITH') == declared[rows[key].module.WITH]
         elif hasattr(rows[key].module, 'WITH'):
-            # row 45: its pair (46) trains the model of row 16 with the pseudo-box variant
+            # rows 45, 47: their pairs (46, 48) train the model of row 16 with a pseudo-box
+            # variant
             pair = rows[key].module.WITH
-            assert run.training_differences(
+            assert set(run.training_differences(
                 rows[pair].config('toy'), rows[getattr(rows[source].module, 'WITH')].config(
-                    'toy')) == ['train_chain.cooc_pseudo_box_iou'], key
+                    'toy'))) <= {'train_chain.cooc_pseudo_box_iou',
+                                 'train_chain.cooc_pseudo_box_min_score'}, key
+            assert 'train_chain.cooc_pseudo_box_iou' in run.training_differences(
+                rows[pair].config('toy'), rows[getattr(rows[source].module, 'WITH')].config(
+                    'toy')), key
 
 
 def cooccurrence_row_names(*numbers):

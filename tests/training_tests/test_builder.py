@@ -81,7 +81,10 @@ def test_train_chain_targets_and_pairs(config):
     assert tc.cooc_pseudo_box_iou is None
     config['train_chain']['cooc_pseudo_box_iou'] = 0.5
     tc, _ = builder.build_train_chain(config, model, classes, train)
-    assert tc.cooc_pseudo_box_iou == 0.5
+    assert tc.cooc_pseudo_box_iou == 0.5 and tc.cooc_pseudo_box_min_score is None
+    config['train_chain']['cooc_pseudo_box_min_score'] = 0.5
+    tc, _ = builder.build_train_chain(config, model, classes, train)
+    assert tc.cooc_pseudo_box_min_score == 0.5
     config['train_chain']['cooccurrence'] = [('/m/01g317', '/m/nope')]
     with pytest.raises(ConfigError, match=r'train_chain.cooccurrence: .*/m/nope'):
         builder.build_train_chain(config, model, classes, train)

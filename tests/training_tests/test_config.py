@@ -184,6 +184,23 @@ def test_cooc_pseudo_box_iou_is_optional_and_in_0_1():
             validate_config(config, 'x.py')
 
 
+def test_cooc_pseudo_box_min_score_is_optional_in_0_1_and_needs_the_iou():
+    config = load_config(os.path.join(ROOT, 'experiments/pfdet/toy_base.py'))
+    del config['train_chain']['cooc_pseudo_box_min_score']   # written before the key existed
+    validate_config(config, 'x.py')
+    assert config['train_chain']['cooc_pseudo_box_min_score'] is None   # every pseudo-box
+    config['train_chain']['cooc_pseudo_box_min_score'] = 0.5
+    with pytest.raises(ConfigError, match='(?s)x.py: .*train_chain.cooc_pseudo_box_min_score: needs '
+                                          'train_chain.cooc_pseudo_box_iou'):
+        validate_config(config, 'x.py')
+    config['train_chain']['cooc_pseudo_box_iou'] = 0.5
+    validate_config(config, 'x.py')
+    for bad in (0, 1, 1.5, '0.5', True):
+        config['train_chain']['cooc_pseudo_box_min_score'] = bad
+        with pytest.raises(ConfigError, match='train_chain.cooc_pseudo_box_min_score: expected'):
+            validate_config(config, 'x.py')
+
+
 def test_eval_nms_thresh_is_optional_and_a_fraction():
     config = load_config(os.path.join(ROOT, 'experiments/pfdet/toy_base.py'))
     del config['eval']['nms_thresh']            # a config written before the key existed

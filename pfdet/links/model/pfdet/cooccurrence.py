@@ -154,7 +154,8 @@ def cooccurrence_ignore_mask(rois, roi_indices, bboxes, labels, pairs,
     return mask
 
 
-def pseudo_box_ignore_mask(ignore, scores, rois, roi_indices, iou_thresh=0.5):
+def pseudo_box_ignore_mask(ignore, scores, rois, roi_indices, iou_thresh=0.5,
+                           min_score=None):
     """Narrows a co-occurrence ignore mask to the model's own pseudo-boxes.
 
     The co-occurrence rule (:func:`cooccurrence_ignore_mask`) ignores part
@@ -177,7 +178,13 @@ def pseudo_box_ignore_mask(ignore, scores, rois, roi_indices, iou_thresh=0.5):
     * a candidate stays ignored when its IoU with some pseudo-box of
       :math:`p` of its image is :math:`\\geq` :obj:`iou_thresh` (the
       pseudo-box itself included); the other candidates become negatives
-      again.
+      again;
+    * with :obj:`min_score`, only the pseudo-boxes scoring at least that
+      much count, and a candidate that overlaps none of them stays ignored:
+      where the head has no confident guess of where the part is (early in
+      training, or a part it does not localize yet), PFDet's rule holds.
+      Without it every candidate overlaps a pseudo-box (it is one, or was
+      suppressed by one), so the two readings agree.
 
     Nothing outside :obj:`ignore` changes. Scores are taken as constants (no
     gradient flows through the selection).
@@ -192,6 +199,9 @@ def pseudo_box_ignore_mask(ignore, scores, rois, roi_indices, iou_thresh=0.5):
         iou_thresh (float): IoU with a pseudo-box that keeps an entry
             ignored (the head's foreground IoU, 0.5, makes a pseudo-box act
             like an unannotated box for the ignore).
+        min_score (float): :obj:`None` or the least score of a pseudo-box,
+            in the units of :obj:`scores` (pass the logit of a probability
+            when :obj:`scores` are logits).
 
     Returns:
         numpy.ndarray or cupy.ndarray: :math:`(R', C)` bool, a subset of
@@ -208,6 +218,9 @@ def pseudo_box_ignore_mask(ignore, scores, rois, roi_indices, iou_thresh=0.5):
                 ignore.shape, scores.shape, len(rois)))
     if not 0 < iou_thresh <= 1:
         raise ValueError('iou_thresh must be in (0, 1], not {!r}'.format(iou_thresh))
+    if min_score is not None and not np.isfinite(min_score):
+        raise ValueError('min_score must be None or a finite number, not {!r}'.format(
+            min_score))
     out = xp.zeros_like(ignore)
     roi_indices_cpu = cuda.to_cpu(roi_indices)
     rows_cpu = cuda.to_cpu(ignore.any(axis=1))
@@ -221,10 +234,13 @@ def pseudo_box_ignore_mask(ignore, scores, rois, roi_indices, iou_thresh=0.5):
         roi = rois[index].astype(np.float32)
         iou = utils.bbox_iou(roi, roi)                        # (R, R)
         peak = _greedy_peaks(cand, score, iou > 0)
-        near_peak = (iou >= iou_thresh - 1e-6).astype(np.float32).dot(
-            peak.astype(np.float32)) > 0
+        if min_score is not None:
+            peak &= score >= min_score
+        # best[r, k]: the best IoU of RoI r with a pseudo-box of column k
+        best = (iou[:, :, None] * peak[None].astype(np.float32)).max(axis=1)
+        still = (best >= iou_thresh - 1e-6) | (best <= 0)
         keep = xp.zeros((len(index), ignore.shape[1]), dtype=bool)
-        keep[:, cols] = cand & near_peak
+        keep[:, cols] = cand & still
         out[index] = keep
     return out
 

@@ -58,6 +58,11 @@ class PFDetTrainChain(chainer.Chain):
             least this IoU with one of the head's own pseudo-boxes (its
             local-maximum scoring candidates) stay ignored, the others are
             negatives (:func:`pseudo_box_ignore_mask`; not in the sources).
+        cooc_pseudo_box_min_score (float): :obj:`None`, or a probability in
+            (0, 1) with :obj:`cooc_pseudo_box_iou`: only pseudo-boxes the head
+            scores at least this high count, and the entries that overlap
+            none of them stay ignored (PFDet's rule where the head has no
+            confident guess yet).
         head_n_sample (int): RoIs sampled per image for the head.
         head_fg_ratio (float): Maximum foreground fraction of the samples.
         head_fg_thresh (float): IoU of a foreground RoI (and of a positive
@@ -70,7 +75,9 @@ class PFDetTrainChain(chainer.Chain):
 
     def __init__(self, model, ancestor_matrix=None, cooccurrence_pairs=None,
                  cooc_ioa_thresh=1.0, cooc_unless_verified=True,
-                 cooc_ignore_weight=0., cooc_pseudo_box_iou=None, head_n_sample=512, head_fg_ratio=0.25, head_fg_thresh=0.5,
+                 cooc_ignore_weight=0., cooc_pseudo_box_iou=None,
+                 cooc_pseudo_box_min_score=None, head_n_sample=512,
+                 head_fg_ratio=0.25, head_fg_thresh=0.5,
                  conf_normalize='roi', rpn_n_sample=256):
         super(PFDetTrainChain, self).__init__()
         with self.init_scope():
@@ -111,6 +118,13 @@ class PFDetTrainChain(chainer.Chain):
             raise ValueError('cooc_pseudo_box_iou must be None or in (0, 1], not {!r}'.format(
                 cooc_pseudo_box_iou))
         self.cooc_pseudo_box_iou = cooc_pseudo_box_iou
+        if cooc_pseudo_box_min_score is not None:
+            if cooc_pseudo_box_iou is None:
+                raise ValueError('cooc_pseudo_box_min_score needs cooc_pseudo_box_iou')
+            if not 0 < cooc_pseudo_box_min_score < 1:
+                raise ValueError('cooc_pseudo_box_min_score must be None or in (0, 1), '
+                                 'not {!r}'.format(cooc_pseudo_box_min_score))
+        self.cooc_pseudo_box_min_score = cooc_pseudo_box_min_score
         self.head_n_sample = head_n_sample
         self.head_fg_ratio = head_fg_ratio
         self.head_fg_thresh = head_fg_thresh
@@ -220,7 +234,8 @@ class PFDetTrainChain(chainer.Chain):
                     # logits order like scores; no gradient through the selection
                     ignore = pseudo_box_ignore_mask(
                         ignore, head_confs.array, rois, roi_indices,
-                        iou_thresh=self.cooc_pseudo_box_iou)
+                        iou_thresh=self.cooc_pseudo_box_iou,
+                        min_score=_logit(self.cooc_pseudo_box_min_score))
             matched = matched_label_mask(
                 rois, roi_indices, gt_labels, bboxes, labels,
                 model.bbox_head.n_fg_class)
@@ -240,3 +255,8 @@ class PFDetTrainChain(chainer.Chain):
             'loss/bbox_head/loc': head_loc_loss,
             'loss/bbox_head/conf': head_conf_loss}, self)
         return loss
+
+
+def _logit(p):
+    """The logit of a probability (the head's scores are logits), or None."""
+    return None if p is None else float(np.log(p) - np.log1p(-p))

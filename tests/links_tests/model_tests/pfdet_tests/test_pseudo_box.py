@@ -88,7 +88,31 @@ def test_images_and_classes_are_separate_and_non_candidates_untouched():
     np.testing.assert_array_equal(out, expected)
 
 
-def _greedy_oracle(rois, roi_indices, ignore, scores, iou_thresh):
+def test_min_score_counts_only_confident_pseudo_boxes():
+    rois = [FACE_ROI, NEAR_MISS, FAR, TIGHT]
+    ignore = np.zeros((4, 3), bool)
+    ignore[:, FACE] = True
+    scores = np.zeros((4, 3), np.float32)
+    scores[:, FACE] = [0.9, 0.6, 0.3, 0.2]
+    # FACE_ROI is a confident pseudo-box: its near miss becomes a negative, TIGHT stays;
+    # FAR is a pseudo-box below 0.5 and overlaps no confident one: it stays ignored
+    out = _call(rois, [0] * 4, ignore, scores, min_score=0.5)
+    assert out[:, FACE].tolist() == [True, False, True, True]
+    assert not out[:, [WHEEL, OTHER]].any()
+    # no pseudo-box reaches 0.95: PFDet's rule, every candidate stays ignored
+    np.testing.assert_array_equal(_call(rois, [0] * 4, ignore, scores, min_score=0.95), ignore)
+    # a near miss suppressed by an unconfident pseudo-box stays ignored as well
+    scores[:, FACE] = [0.4, 0.3, 0.3, 0.2]
+    assert _call(rois, [0] * 4, ignore, scores, min_score=0.5)[:, FACE].all()
+    # logits with the logit of the threshold (0 for 0.5) give the same answer
+    logits = np.zeros((4, 3), np.float32)
+    p = np.array([0.9, 0.6, 0.3, 0.2])
+    logits[:, FACE] = np.log(p / (1 - p))
+    out = _call(rois, [0] * 4, ignore, logits, min_score=0.)
+    assert out[:, FACE].tolist() == [True, False, True, True]
+
+
+def _greedy_oracle(rois, roi_indices, ignore, scores, iou_thresh, min_score=None):
     """Straightforward per-image, per-class greedy NMS (a loop, as an independent check)."""
     out = np.zeros_like(ignore)
     iou = bbox_iou(rois, rois)
@@ -99,8 +123,11 @@ def _greedy_oracle(rois, roi_indices, ignore, scores, iou_thresh):
             for r in cand[np.argsort(-scores[cand, c], kind='stable')]:
                 if not any(iou[r, k] > 0 and scores[k, c] > scores[r, c] for k in kept):
                     kept.append(r)
+            if min_score is not None:
+                kept = [k for k in kept if scores[k, c] >= min_score]
             for r in cand:
-                out[r, c] = any(iou[r, k] >= iou_thresh - 1e-6 for k in kept)
+                out[r, c] = any(iou[r, k] >= iou_thresh - 1e-6 for k in kept) or \
+                    not any(iou[r, k] > 0 for k in kept)
     return out
 
 
@@ -114,9 +141,11 @@ def test_matches_a_greedy_nms_oracle(seed):
     ignore = rng.uniform(size=(n, 4)) < 0.6
     # a few ties on purpose
     scores = np.round(rng.uniform(size=(n, 4)), 1).astype(np.float32)
-    for t in (0.5, 0.3):
-        out = pseudo_box_ignore_mask(ignore, scores, rois, roi_indices, iou_thresh=t)
-        np.testing.assert_array_equal(out, _greedy_oracle(rois, roi_indices, ignore, scores, t))
+    for t, m in ((0.5, None), (0.3, None), (0.5, 0.5), (0.3, 0.8)):
+        out = pseudo_box_ignore_mask(ignore, scores, rois, roi_indices, iou_thresh=t,
+                                     min_score=m)
+        np.testing.assert_array_equal(
+            out, _greedy_oracle(rois, roi_indices, ignore, scores, t, m))
         assert not (out & ~ignore).any()
 
 
@@ -131,3 +160,6 @@ def test_empty_and_errors():
     with pytest.raises(ValueError, match='iou_thresh'):
         pseudo_box_ignore_mask(np.zeros((1, 3), bool), np.zeros((1, 3), np.float32),
                                rois, np.zeros(1, np.int32), iou_thresh=0)
+    with pytest.raises(ValueError, match='min_score'):
+        pseudo_box_ignore_mask(np.zeros((1, 3), bool), np.zeros((1, 3), np.float32),
+                               rois, np.zeros(1, np.int32), min_score=float('nan'))

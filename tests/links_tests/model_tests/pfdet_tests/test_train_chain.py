@@ -244,7 +244,7 @@ def test_pseudo_box_ignores_in_the_chain():
             mock.patch.object(chain.model.rpn, 'decode', decode):
         rois, roi_indices, gt_labels, targets = _captured_targets(
             chain, imgs, bboxes, labels)
-    assert seen['kw'] == {'iou_thresh': 0.5}
+    assert seen['kw'] == {'iou_thresh': 0.5, 'min_score': None}
     # the scores are the head's logits of the sampled RoIs, as constants
     assert seen['scores'].shape == targets.shape
     assert isinstance(seen['scores'], np.ndarray)
@@ -259,6 +259,22 @@ def test_pseudo_box_ignores_in_the_chain():
     assert (targets[seen['ignore'][:, ARM], ARM] == 0).any()
     with pytest.raises(ValueError, match='cooc_pseudo_box_iou'):
         PFDetTrainChain(_model(), cooccurrence_pairs=_pairs(), cooc_pseudo_box_iou=0)
+    # the least probability of a pseudo-box reaches the mask as a logit
+    chain = PFDetTrainChain(_model(), ancestor_matrix=_ancestor(),
+                            cooccurrence_pairs=_pairs(), head_n_sample=64,
+                            cooc_pseudo_box_iou=0.5, cooc_pseudo_box_min_score=0.8)
+    with mock.patch.object(train_chain_module, 'pseudo_box_ignore_mask', narrow), \
+            mock.patch.object(chain.model.rpn, 'decode', decode):
+        _, _, _, targets = _captured_targets(chain, imgs, bboxes, labels)
+    assert seen['kw']['iou_thresh'] == 0.5
+    assert seen['kw']['min_score'] == pytest.approx(np.log(4))    # logit(0.8)
+    np.testing.assert_array_equal(targets == -1, seen['out'])
+    with pytest.raises(ValueError, match='needs cooc_pseudo_box_iou'):
+        PFDetTrainChain(_model(), cooccurrence_pairs=_pairs(), cooc_pseudo_box_min_score=0.5)
+    for bad in (0, 1, 1.5):
+        with pytest.raises(ValueError, match='cooc_pseudo_box_min_score'):
+            PFDetTrainChain(_model(), cooccurrence_pairs=_pairs(), cooc_pseudo_box_iou=0.5,
+                            cooc_pseudo_box_min_score=bad)
 
 
 def test_loss_golden():
