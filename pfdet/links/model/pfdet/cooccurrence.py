@@ -225,7 +225,8 @@ def pseudo_box_ignore_mask(ignore, scores, rois, roi_indices, iou_thresh=0.5,
     roi_indices_cpu = cuda.to_cpu(roi_indices)
     rows_cpu = cuda.to_cpu(ignore.any(axis=1))
     for i in np.unique(roi_indices_cpu[rows_cpu]):
-        index = xp.asarray(np.where(roi_indices_cpu == i)[0])
+        # only the RoIs that are candidates somewhere can be or meet a pseudo-box
+        index = xp.asarray(np.where((roi_indices_cpu == i) & rows_cpu)[0])
         cand = ignore[index]
         cols = xp.where(cand.any(axis=0))[0]
         cand = cand[:, cols]                                  # (R, K)
@@ -236,36 +237,42 @@ def pseudo_box_ignore_mask(ignore, scores, rois, roi_indices, iou_thresh=0.5,
         peak = _greedy_peaks(cand, score, iou > 0)
         if min_score is not None:
             peak &= score >= min_score
-        # best[r, k]: the best IoU of RoI r with a pseudo-box of column k
-        best = (iou[:, :, None] * peak[None].astype(np.float32)).max(axis=1)
-        still = (best >= iou_thresh - 1e-6) | (best <= 0)
+        peak = peak.astype(np.float32)
+        # on a pseudo-box of the column (IoU >= iou_thresh), or overlapping none
+        on_peak = (iou >= iou_thresh - 1e-6).astype(np.float32).dot(peak) > 0
+        near_peak = (iou > 0).astype(np.float32).dot(peak) > 0
         keep = xp.zeros((len(index), ignore.shape[1]), dtype=bool)
-        keep[:, cols] = cand & still
+        keep[:, cols] = cand & (on_peak | ~near_peak)
         out[index] = keep
     return out
 
 
 def _greedy_peaks(cand, score, overlap):
-    """Greedy NMS of every column at once, vectorized over boxes.
+    """Greedy NMS of every column at once.
 
-    ``cand`` (R, K) bool, ``score`` (R, K), ``overlap`` (R, R) bool. Returns
-    the (R, K) bool kept candidates. Each round decides, in every column,
-    the undecided candidates whose higher-scoring overlapping candidates are
-    all decided: dropped if one of those is kept, kept otherwise; the best
-    undecided candidate of each column is decided every round.
+    ``cand`` (R, K) bool, ``score`` (R, K) (``-inf`` off the candidates),
+    ``overlap`` (R, R) bool. Returns the (R, K) bool kept candidates: taken
+    in descending score, a candidate is kept unless an overlapping kept one
+    scores strictly higher (so the result does not depend on how ties are
+    ordered). Step ``t`` decides the ``t``-th best candidate of every column
+    at once: as many steps as the largest column has candidates, each
+    ``O(K R)``.
     """
     xp = cuda.get_array_module(cand)
-    # higher[r, q, k]: candidate q overlaps r and outscores it in column k
-    higher = overlap[:, :, None] & cand[None, :, :] & \
-        (score[None, :, :] > score[:, None, :])
+    n_row, n_col = cand.shape
     keep = xp.zeros_like(cand)
-    undecided = cand.copy()
-    while bool(undecided.any()):
-        suppressed = undecided & (higher & keep[None]).any(axis=1)
-        undecided &= ~suppressed
-        free = undecided & ~(higher & undecided[None]).any(axis=1)
-        keep |= free
-        undecided &= ~free
+    if n_row == 0 or n_col == 0:
+        return keep
+    order = xp.argsort(-score, axis=0)                    # candidates first, best first
+    n_cand = cand.sum(axis=0)                             # (K,)
+    cols = xp.arange(n_col)
+    score_t = score.T                                     # (K, R)
+    for t in range(int(n_cand.max())):
+        r = order[t]                                      # (K,) the t-th best of each column
+        higher = score_t > score[r, cols][:, None]        # (K, R)
+        suppressed = (overlap[r] & keep.T & higher).any(axis=1)
+        new = (t < n_cand) & ~suppressed
+        keep[r[new], cols[new]] = True
     return keep
 
 
