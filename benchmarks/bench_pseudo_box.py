@@ -21,6 +21,7 @@ import numpy as np
 
 from chainercv.utils import bbox_iou
 
+from pfdet.links.model.pfdet.cooccurrence import _ioa
 from pfdet.links.model.pfdet.cooccurrence import pseudo_box_ignore_mask
 
 N_IMAGE, N_ROI, N_CLASS, N_PART, SIZE = 2, 512, 500, 47, 800.
@@ -49,10 +50,7 @@ def make_input(seed=0):
         roi[:, 2:] = np.maximum(roi[:, 2:], roi[:, :2] + 4)
         roi = np.clip(roi, 0, SIZE).astype(np.float32)
         # inside a subject (IoA >= 0.8) -> candidate for that subject's part classes
-        tl_ = np.maximum(roi[:, None, :2], subj[None, :, :2])
-        br_ = np.minimum(roi[:, None, 2:], subj[None, :, 2:])
-        inter = np.prod(np.maximum(br_ - tl_, 0), axis=2)
-        inside = inter / np.prod(roi[:, 2:] - roi[:, :2], axis=1)[:, None] >= 0.8
+        inside = _ioa(roi, subj) >= 0.8
         has = np.zeros((N_SUBJECT, N_CLASS), bool)
         for s in range(N_SUBJECT):
             has[s, rng.choice(part_cols, PARTS_PER_SUBJECT, replace=False)] = True

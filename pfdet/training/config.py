@@ -77,6 +77,21 @@ def _fraction(v):
     return None
 
 
+def _above_zero(upper_open=False, none=False):
+    """A number in (0, 1] (or (0, 1) with ``upper_open``), or None with ``none``."""
+    interval = '(0, 1)' if upper_open else '(0, 1]'
+
+    def check(v):
+        if v is None and none:
+            return None
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (
+                0 < v < 1 or (v == 1 and not upper_open)):
+            return 'expected a number in {}, got {!r}'.format(interval, v)
+        return None
+    check.__doc__ = 'number in ' + interval + (' or None' if none else '')
+    return check
+
+
 def _seq_of(check_item, min_len=0, none=False):
     def check(v):
         if v is None and none:
@@ -185,14 +200,10 @@ CONFIG_SCHEMA = {
         'cooc_unless_verified': _is(bool),
         'cooc_ignore_weight': _Optional(_fraction, 0.),   # 0: ignore (PFDet)
         # None (PFDet): ignore every selected entry; an IoU: only those near a pseudo-box
-        'cooc_pseudo_box_iou': _Optional(
-            lambda v: None if v is None else (_fraction(v) or (
-                None if v > 0 else 'expected a number in (0, 1], got {!r}'.format(v))), None),
+        'cooc_pseudo_box_iou': _Optional(_above_zero(none=True), None),
         # None: every pseudo-box counts; a probability in (0, 1): only those the head scores
         # that high, and entries overlapping none of them stay ignored (needs the IoU above)
-        'cooc_pseudo_box_min_score': _Optional(
-            lambda v: None if v is None else (_fraction(v) or (
-                None if 0 < v < 1 else 'expected a number in (0, 1), got {!r}'.format(v))), None),
+        'cooc_pseudo_box_min_score': _Optional(_above_zero(upper_open=True, none=True), None),
         'head_n_sample': _positive(numbers.Integral),
         'head_fg_ratio': _fraction,
         'head_fg_thresh': _fraction,

@@ -234,13 +234,14 @@ def pseudo_box_ignore_mask(ignore, scores, rois, roi_indices, iou_thresh=0.5,
                          -np.inf).astype(np.float32)
         roi = rois[index].astype(np.float32)
         iou = utils.bbox_iou(roi, roi)                        # (R, R)
-        peak = _greedy_peaks(cand, score, iou > 0)
+        overlap = iou > 0
+        peak = _greedy_peaks(cand, score, overlap)
         if min_score is not None:
             peak &= score >= min_score
         peak = peak.astype(np.float32)
         # on a pseudo-box of the column (IoU >= iou_thresh), or overlapping none
         on_peak = (iou >= iou_thresh - 1e-6).astype(np.float32).dot(peak) > 0
-        near_peak = (iou > 0).astype(np.float32).dot(peak) > 0
+        near_peak = overlap.astype(np.float32).dot(peak) > 0
         keep = xp.zeros((len(index), ignore.shape[1]), dtype=bool)
         keep[:, cols] = cand & (on_peak | ~near_peak)
         out[index] = keep

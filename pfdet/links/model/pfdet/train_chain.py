@@ -55,9 +55,10 @@ class PFDetTrainChain(chainer.Chain):
             (:func:`bbox_head_loss_post`).
         cooc_pseudo_box_iou (float): :obj:`None` (PFDet): every entry the
             rule selects is ignored. A number in (0, 1]: only those with at
-            least this IoU with one of the head's own pseudo-boxes (its
-            local-maximum scoring candidates) stay ignored, the others are
-            negatives (:func:`pseudo_box_ignore_mask`; not in the sources).
+            least this IoU with one of the head's own pseudo-boxes (the
+            candidates a greedy NMS by current score keeps) stay ignored,
+            the others are negatives (:func:`pseudo_box_ignore_mask`; not in
+            the sources).
         cooc_pseudo_box_min_score (float): :obj:`None`, or a probability in
             (0, 1) with :obj:`cooc_pseudo_box_iou`: only pseudo-boxes the head
             scores at least this high count, and the entries that overlap
