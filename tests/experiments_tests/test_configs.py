@@ -346,6 +346,13 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
         if dense:
             assert params['q'] < 0.3 and all(
                 params[k] > default_params()[k] for k in cooccurrence.DENSE_SCENES)
+        if '_noisy' in name:
+            # noisier pixels of the same scenes, nothing else of the data changes
+            assert params.pop('noise') == cooccurrence.NOISE > default_params()['noise']
+            assert row.toy_config['dataset']['root'].endswith('_n{:03d}'.format(
+                int(cooccurrence.NOISE)))
+        else:
+            assert 'noise' not in params
         if 'rare_verification' in name:
             # the data of rows 15/16 with parts verified more rarely, nothing else
             assert params['q'] == 0.03 < p16['q']
