@@ -51,6 +51,13 @@ DIVERGED = {}
 #: The co-occurrence criterion of issue 7: part-class average AP gain, every seed.
 COOCCURRENCE_CRITERION = 5.0
 
+#: Pairs with at least this many seeds give :func:`criterion_power_note` their spread.
+POWER_MIN_SEEDS = 4
+
+#: Numbers of seeds :func:`criterion_power_note` states the criterion's chance for (the
+#: most any pair has here, and the issue's minimum).
+POWER_SEEDS = (6, 2)
+
 
 # ------------------------------------------------------------------ loading
 
@@ -427,6 +434,67 @@ def cooccurrence_summary(results, infos, scale):
             '|---|---|---|---|---|---|---|---|'] + lines
 
 
+def normal_cdf(z):
+    """The standard normal distribution function."""
+    return 0.5 * (1 + math.erf(z / math.sqrt(2)))
+
+
+def criterion_power(true_mean, sd, n, criterion=COOCCURRENCE_CRITERION):
+    """Probability that ``n`` seeds all show a gain >= ``criterion`` when the gain of one
+    seed is normal with mean ``true_mean`` and standard deviation ``sd`` (independent
+    seeds)."""
+    if sd <= 0:
+        return 1.0 if true_mean >= criterion else 0.0
+    return normal_cdf((true_mean - criterion) / sd) ** n
+
+
+def mean_for_power(sd, n, power, criterion=COOCCURRENCE_CRITERION):
+    """The true mean gain at which ``n`` seeds all clear ``criterion`` with probability
+    ``power`` (the inverse of :func:`criterion_power` in ``true_mean``)."""
+    from statistics import NormalDist
+    if not 0 < power < 1:
+        raise ValueError('power must be in (0, 1), got {!r}'.format(power))
+    return criterion + sd * NormalDist().inv_cdf(power ** (1. / n))
+
+
+def _range(values, fmt):
+    lo, hi = fmt(min(values)), fmt(max(values))
+    return lo if lo == hi else '{} to {}'.format(lo, hi)
+
+
+def criterion_power_note(results, infos, scale, power=0.8):
+    """Markdown lines: what the every-seed criterion asks of the seeds, given the seed
+    spread of the part-class gain of the pairs with >= :data:`POWER_MIN_SEEDS` seeds and
+    the poster's per-class average gain (normal approximation; ``[]`` when no pair has
+    enough seeds or no row states the poster's average)."""
+    paper = [i.paper_per_class_average for i in infos.values()
+             if i.paper_per_class_average and None not in i.paper_per_class_average]
+    sds = []
+    for without_key, with_key, _ in cooccurrence_pairs(infos):
+        pairs = seed_pairs(results, scale, without_key, with_key)
+        parts = part_classes([w for w, _ in pairs])
+        d = [part_average(w, parts) - part_average(wo, parts) for w, wo in pairs
+             if part_average(w, parts) is not None and part_average(wo, parts) is not None]
+        if len(d) >= POWER_MIN_SEEDS:
+            sds.append(_mean_sd(d)[1])
+    if not sds or not paper:
+        return []
+    gain = paper[0][1] - paper[0][0]
+    pct = lambda p: '{:.0f} %'.format(100 * p)    # NOQA: E731
+    n_max, n_min = POWER_SEEDS
+    return [
+        'What the criterion asks of the seeds (normal approximation, independent seeds): '
+        'in the {} pair(s) with at least {} seeds the part-class gain of one seed scatters '
+        'with a standard deviation of {} AP. At that spread a true mean gain of {} (the '
+        "poster's) clears +{:.0f} on every one of {} seeds with probability {} (on both of "
+        '{} seeds: {}); {} on {} seeds needs a true mean gain of {}.'.format(
+            len(sds), POWER_MIN_SEEDS, _range(sds, fmt_num), fmt_signed(gain),
+            COOCCURRENCE_CRITERION, n_max,
+            _range([criterion_power(gain, s, n_max) for s in sds], pct), n_min,
+            _range([criterion_power(gain, s, n_min) for s in sds], pct), pct(power), n_max,
+            _range([mean_for_power(s, n_max, power) for s in sds], fmt_signed))]
+
+
 def cooccurrence_table(results, infos, scale, without_key, with_key):
     """Markdown lines of one per-class table (Table 4): ``without_key`` vs ``with_key``.
 
@@ -527,6 +595,10 @@ def generate_markdown(results, infos=None):
             out.append('')
             out.extend(table)
             out.append('')
+            note = criterion_power_note(results, infos, scale)
+            if note:
+                out.extend(note)
+                out.append('')
         for without_key, with_key, description in cooccurrence_pairs(infos):
             table, deltas = cooccurrence_table(results, infos, scale, without_key, with_key)
             if not table:

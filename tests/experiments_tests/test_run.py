@@ -148,6 +148,55 @@ def test_with_without_pair_table(tmp_path):
     assert text.index('every with/without pair') < text.index('per class: ablation rows')
 
 
+def test_criterion_power_in_closed_form():
+    from statistics import NormalDist
+    # a true mean at the criterion clears it on each seed with probability 1/2
+    assert make_table.criterion_power(5.0, 3.0, 6) == pytest.approx(0.5 ** 6)
+    # one standard deviation above it: Phi(1) per seed (NormalDist as the oracle)
+    assert make_table.criterion_power(8.0, 3.0, 2) == pytest.approx(NormalDist().cdf(1) ** 2)
+    assert make_table.criterion_power(9.2, 0.0, 6) == 1.0
+    assert make_table.criterion_power(4.9, 0.0, 6) == 0.0
+    # mean_for_power inverts it: (Phi(z))^n = p  <=>  z = Phi^-1(p^(1/n))
+    m = make_table.mean_for_power(4.0, 6, 0.8)
+    assert m == pytest.approx(5.0 + 4.0 * NormalDist().inv_cdf(0.8 ** (1 / 6)))
+    assert make_table.criterion_power(m, 4.0, 6) == pytest.approx(0.8)
+    with pytest.raises(ValueError, match='power'):
+        make_table.mean_for_power(4.0, 6, 1.0)
+
+
+def test_criterion_power_note_from_the_seed_spread(tmp_path):
+    from statistics import NormalDist
+    # one with/without pair over four seeds with part-class gains +4, +6, +8, +10 (face
+    # and wheel both move by the gain): sd = sqrt((9 + 1 + 1 + 9) / 3)
+    results = []
+    for seed, gain in enumerate((4, 6, 8, 10)):
+        for row, ap in (('cooccurrence/00_w', 0.40), ('ablation/02_c', 0.40 + gain / 100.)):
+            results.append(_fake_result(row, seed, 0.3, pairs=PAIRS, aps={
+                FACE: ('Human face', ap), WHEEL: ('Wheel', ap)}))
+    for r in results:
+        _write(str(tmp_path), r)
+    infos = _infos()
+    infos['cooccurrence/00_w'] = make_table.RowInfo(
+        'cooccurrence/00_w', 'c without', 'cooccurrence', with_key='ablation/02_c')
+    text = make_table.generate_markdown(make_table.load_results(str(tmp_path)), infos)
+    sd = (20 / 3.) ** 0.5
+    p6 = NormalDist().cdf((9.2 - 5) / sd) ** 6
+    p2 = NormalDist().cdf((9.2 - 5) / sd) ** 2
+    need = 5 + sd * NormalDist().inv_cdf(0.8 ** (1 / 6))
+    assert ('in the 1 pair(s) with at least 4 seeds the part-class gain of one seed '
+            'scatters with a standard deviation of {:.1f} AP. At that spread a true mean gain '
+            "of +9.2 (the poster's) clears +5 on every one of 6 seeds with probability "
+            '{:.0f} % (on both of 2 seeds: {:.0f} %); 80 % on 6 seeds needs a true mean gain '
+            'of {:+.1f}.'.format(sd, 100 * p6, 100 * p2, need)) in text
+    # fewer seeds than POWER_MIN_SEEDS: no note
+    for r in results:
+        if r['seed'] == 3:
+            os.remove(os.path.join(str(tmp_path), r['scale'], *r['row'].split('/'),
+                                   'seed3.json'))
+    text = make_table.generate_markdown(make_table.load_results(str(tmp_path)), infos)
+    assert 'What the criterion asks' not in text and '**holds**' not in text
+
+
 def test_criterion_fails_when_one_seed_is_below(tmp_path):
     results = _fake_results()
     results[5]['ap_per_class'][FACE]['ap'] = 0.40     # seed 1: 47.5 -> 45.0
