@@ -123,24 +123,29 @@ def test_tables_from_fake_results(tmp_path):
     assert '**holds** (per seed: +20.0, +7.5)' in text
 
 
-def test_with_without_pair_table(tmp_path):
-    # a 'without' row that names the row it is compared with gets its own per-class table
-    results = _fake_results()
-    for r in results[2:4]:
-        r['row'] = 'cooccurrence/00_w'
+def _pair_markdown(tmp_path, results):
+    """The generated markdown of ``results`` with ``cooccurrence/00_w`` declared as the
+    "without" row of ``ablation/02_c``, and the row infos used."""
     for r in results:
         _write(str(tmp_path), r)
     infos = _infos()
     infos['cooccurrence/00_w'] = make_table.RowInfo(
         'cooccurrence/00_w', 'c without', 'cooccurrence', with_key='ablation/02_c')
-    text = make_table.generate_markdown(make_table.load_results(str(tmp_path)), infos)
+    return make_table.generate_markdown(make_table.load_results(str(tmp_path)), infos), infos
+
+
+def test_with_without_pair_table(tmp_path):
+    # a 'without' row that names the row it is compared with gets its own per-class table
+    results = _fake_results()
+    for r in results[2:4]:
+        r['row'] = 'cooccurrence/00_w'
+    text, _ = _pair_markdown(tmp_path, results)
     assert 'per class: ablation rows 01 → 02**' in text
     assert 'per class: c without → + c**' in text
     assert 'needs results of both `ablation/01_b`' in text    # 01_b was renamed away
     assert '**holds** (per seed: +20.0, +7.5)' in text
     # the summary has one line per pair with both sides run: part-class averages
     # 40 / 47.5 -> 60 / 55 (sd of (40, 47.5) = 7.5 / sqrt(2) = 5.3), gains +20 and +7.5
-    summary = [l for l in text.splitlines() if l.startswith('| + c | `ablation/02_c` |')]
     # 95 % interval of the mean gain: 13.75 +- t(1) * sd / sqrt(2) = 13.75 +- 12.706 * 6.25
     summary = [l for l in text.splitlines() if l.startswith('| + c | `ablation/02_c` |')]
     assert summary == ['| + c | `ablation/02_c` | 43.8 ± 5.3 (2) | 57.5 ± 3.5 (2) | '
@@ -173,12 +178,7 @@ def test_criterion_power_note_from_the_seed_spread(tmp_path):
         for row, ap in (('cooccurrence/00_w', 0.40), ('ablation/02_c', 0.40 + gain / 100.)):
             results.append(_fake_result(row, seed, 0.3, pairs=PAIRS, aps={
                 FACE: ('Human face', ap), WHEEL: ('Wheel', ap)}))
-    for r in results:
-        _write(str(tmp_path), r)
-    infos = _infos()
-    infos['cooccurrence/00_w'] = make_table.RowInfo(
-        'cooccurrence/00_w', 'c without', 'cooccurrence', with_key='ablation/02_c')
-    text = make_table.generate_markdown(make_table.load_results(str(tmp_path)), infos)
+    text, infos = _pair_markdown(tmp_path, results)
     sd = (20 / 3.) ** 0.5
     p6 = NormalDist().cdf((9.2 - 5) / sd) ** 6
     p2 = NormalDist().cdf((9.2 - 5) / sd) ** 2
