@@ -421,6 +421,20 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
             expected.add('train_chain.cooc_ioa_thresh')
             assert row.toy_config['train_chain']['cooc_ioa_thresh'] == 1.0 == \
                 full_base['train_chain']['cooc_ioa_thresh'] > row7['train_chain']['cooc_ioa_thresh']
+        if '_ioa' in name and hasattr(row, 'WITH'):
+            # without the loss the threshold is inert and stays at the ablation rows' value:
+            # row 29's config exactly
+            assert row.toy_config == cooccurrence.load_row(
+                '29_dense_validation_without').toy_config
+        elif '_ioa' in name:
+            # row 30 with the containment threshold lowered (the other rows: 0.8)
+            from experiments.pfdet.ablation import COOC_IOA_THRESH
+            expected.add('train_chain.cooc_ioa_thresh')
+            ioa = row.toy_config['train_chain']['cooc_ioa_thresh']
+            assert name.split('_ioa')[1][:3] == '{:03d}'.format(int(round(100 * ioa)))
+            assert 0 < ioa < COOC_IOA_THRESH == row7['train_chain']['cooc_ioa_thresh']
+            assert _changed_keys(row.toy_config, cooccurrence.load_row(
+                '30_dense_validation').toy_config) == {'train_chain.cooc_ioa_thresh'}
         if '_rois512' in name:
             # PFDet's own number of RoIs per image
             assert row.toy_config['train_chain']['head_n_sample'] == \
@@ -431,6 +445,7 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
             pair = cooccurrence.load_row(row.WITH.split('/')[1])
             assert _changed_keys(row.toy_config, pair.toy_config) == \
                 {'train_chain.cooccurrence'} | (
+                    {'train_chain.cooc_ioa_thresh'} if '_ioa' in name else set()) | (
                     {'train_chain.cooc_pseudo_box_iou'} if '_pseudo_box' in name else set()) | (
                     {'train_chain.cooc_pseudo_box_min_score'} if '_confident' in name else set())
             assert row.toy_config['train_chain']['cooccurrence'] is None
@@ -447,9 +462,10 @@ def test_trained_as_rows_differ_from_their_model_row_in_validation_data_only():
     rows = {r.key: r for r in run.discover_rows()}
     declared = {k: r.module.TRAINED_AS for k, r in rows.items()
                 if getattr(r.module, 'TRAINED_AS', None)}
-    # rows 29-34, 39-45, 47 evaluate the models of rows 15-18
+    # rows 29-34, 39-45, 47, 51 evaluate the models of rows 15-18
     assert sorted(declared) == ['cooccurrence/{}'.format(n) for n in cooccurrence_row_names(
-        '29', '30', '31', '32', '33', '34', '39', '40', '41', '42', '43', '44', '45', '47')]
+        '29', '30', '31', '32', '33', '34', '39', '40', '41', '42', '43', '44', '45', '47',
+        '51')]
     for key, source in declared.items():
         config, other = rows[key].config('toy'), rows[source].config('toy')
         assert run.training_differences(config, other) == [], key
@@ -461,14 +477,18 @@ def test_trained_as_rows_differ_from_their_model_row_in_validation_data_only():
         if hasattr(rows[key].module, 'WITH') and rows[key].module.WITH in declared:
             assert getattr(rows[source].module, 'WITH') == declared[rows[key].module.WITH]
         elif hasattr(rows[key].module, 'WITH'):
-            # rows 45, 47: their pairs (46, 48) train the model of row 16 with a pseudo-box
-            # variant
+            # rows 45, 47, 51: their pairs (46, 48, 52) train the model of row 16 with a
+            # variant of the rule (pseudo-boxes, containment threshold)
             pair = rows[key].module.WITH
             diff = run.training_differences(
                 rows[pair].config('toy'), rows[getattr(rows[source].module, 'WITH')].config(
                     'toy'))
-            assert 'train_chain.cooc_pseudo_box_iou' in diff and set(diff) <= {
-                'train_chain.cooc_pseudo_box_iou', 'train_chain.cooc_pseudo_box_min_score'}, key
+            if '_ioa' in key:
+                assert diff == ['train_chain.cooc_ioa_thresh'], key
+            else:
+                assert 'train_chain.cooc_pseudo_box_iou' in diff and set(diff) <= {
+                    'train_chain.cooc_pseudo_box_iou',
+                    'train_chain.cooc_pseudo_box_min_score'}, key
 
 
 def cooccurrence_row_names(*numbers):
