@@ -29,7 +29,19 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != _HERE]
 if _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
-_BOX = ['XMin', 'XMax', 'YMin', 'YMax']
+BOX_COLUMNS = ['XMin', 'XMax', 'YMin', 'YMax']
+
+
+def rowwise_iou(d, t):
+    """IoU of the boxes of two ``(N, 4)`` arrays row by row (``XMin, XMax, YMin, YMax``, the
+    column order of the CSVs); 0 where both boxes are empty."""
+    import numpy as np
+    iw = np.clip(np.minimum(d[:, 1], t[:, 1]) - np.maximum(d[:, 0], t[:, 0]), 0, None)
+    ih = np.clip(np.minimum(d[:, 3], t[:, 3]) - np.maximum(d[:, 2], t[:, 2]), 0, None)
+    inter = iw * ih
+    union = (d[:, 1] - d[:, 0]) * (d[:, 3] - d[:, 2]) + \
+        (t[:, 1] - t[:, 0]) * (t[:, 3] - t[:, 2]) - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.)
 
 
 def near_miss_mask(detections, hidden_truth, mids, low=0.1, high=0.5):
@@ -51,20 +63,14 @@ def near_miss_mask(detections, hidden_truth, mids, low=0.1, high=0.5):
     """
     import numpy as np
     mids = list(mids)
-    det = detections[['ImageID', 'LabelName'] + _BOX].reset_index(drop=True)
+    det = detections[['ImageID', 'LabelName'] + BOX_COLUMNS].reset_index(drop=True)
     det = det.assign(_row=np.arange(len(det)))
     det = det[det['LabelName'].isin(mids)]
     truth = hidden_truth[hidden_truth['LabelName'].isin(mids) &
-                         (hidden_truth['IsGroupOf'] == 0)][['ImageID', 'LabelName'] + _BOX]
+                         (hidden_truth['IsGroupOf'] == 0)][['ImageID', 'LabelName'] + BOX_COLUMNS]
     pairs = det.merge(truth, on=['ImageID', 'LabelName'], suffixes=('', '_t'))
-    d = pairs[_BOX].to_numpy(dtype=np.float64)
-    t = pairs[[c + '_t' for c in _BOX]].to_numpy(dtype=np.float64)
-    iw = np.clip(np.minimum(d[:, 1], t[:, 1]) - np.maximum(d[:, 0], t[:, 0]), 0, None)
-    ih = np.clip(np.minimum(d[:, 3], t[:, 3]) - np.maximum(d[:, 2], t[:, 2]), 0, None)
-    inter = iw * ih
-    union = (d[:, 1] - d[:, 0]) * (d[:, 3] - d[:, 2]) + \
-        (t[:, 1] - t[:, 0]) * (t[:, 3] - t[:, 2]) - inter
-    iou = np.where(union > 0, inter / np.where(union > 0, union, 1), 0.)
+    iou = rowwise_iou(pairs[BOX_COLUMNS].to_numpy(dtype=np.float64),
+                      pairs[[c + '_t' for c in BOX_COLUMNS]].to_numpy(dtype=np.float64))
     best = pairs.assign(_iou=iou).groupby('_row')['_iou'].max()
     mask = np.zeros(len(detections), dtype=bool)
     mask[best.index.to_numpy()[((best >= low) & (best < high)).to_numpy()]] = True
@@ -85,21 +91,14 @@ def _fmt(values):
 
 
 def main(argv=None):
-    import pandas as pd
     from experiments import score_threshold as st
     args = parse_args(argv)
     low, high = (float(v) for v in args.iou.split(','))
     try:
-        pair, root = st.resolve_pair(args.pair)
+        pair, root, (truth,) = st.read_pair_data(args.pair, ['validation-hidden-truth.csv'])
     except st.PairError as e:
         sys.stderr.write('error: {}\n'.format(e))
         return 2
-    truth_csv = os.path.join(root, 'validation-hidden-truth.csv')
-    if not os.path.exists(truth_csv):
-        sys.stderr.write('error: {} is missing (the generator writes it; regenerate {})\n'
-                         .format(truth_csv, root))
-        return 2
-    truth = pd.read_csv(truth_csv)
     evaluator = st.ThresholdedEvaluator(root)
     mids = [m for m, _ in evaluator.parts]
     gains = {'as evaluated': [], 'with-loss near misses out': [], 'all near misses out': []}

@@ -5,7 +5,8 @@ loses AP only where its false positives outrank them, and a loss that ignores ne
 costs AP where its detections land beside the part. This script measures both on the stored
 detections of a with/without pair::
 
-    python experiments/part_diagnostics.py --pair cooccurrence/50_dense_validation_noisy_long --seeds 6
+    python experiments/part_diagnostics.py \
+        --pair cooccurrence/50_dense_validation_noisy_long --seeds 6
 
 For each seed, side (without / with the loss) and part class it prints:
 
@@ -37,18 +38,8 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != _HERE]
 if _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
-_BOX = ['XMin', 'XMax', 'YMin', 'YMax']
-
-
-def _iou(d, t):
-    """Row-wise IoU of two (N, 4) arrays of ``XMin, XMax, YMin, YMax`` boxes."""
-    import numpy as np
-    iw = np.clip(np.minimum(d[:, 1], t[:, 1]) - np.maximum(d[:, 0], t[:, 0]), 0, None)
-    ih = np.clip(np.minimum(d[:, 3], t[:, 3]) - np.maximum(d[:, 2], t[:, 2]), 0, None)
-    inter = iw * ih
-    union = (d[:, 1] - d[:, 0]) * (d[:, 3] - d[:, 2]) + \
-        (t[:, 1] - t[:, 0]) * (t[:, 3] - t[:, 2]) - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.)
+from experiments.near_miss_oracle import BOX_COLUMNS  # NOQA: E402
+from experiments.near_miss_oracle import rowwise_iou  # NOQA: E402
 
 
 def _median(values):
@@ -83,11 +74,12 @@ def class_diagnostics(detections, hidden_truth, image_labels, mid, min_score=0.3
     truth = hidden_truth[(hidden_truth['LabelName'] == mid) &
                          (hidden_truth['IsGroupOf'] == 0)].reset_index(drop=True)
     truth = truth.assign(_t=np.arange(len(truth)))
-    pairs = det[['_d', 'ImageID', 'Score'] + _BOX].merge(
+    pairs = det[['_d', 'ImageID', 'Score'] + BOX_COLUMNS].merge(
         truth[['_t', 'ImageID', 'ObjectIndex', 'ParentIndex', 'ImageWidth', 'ImageHeight'] +
-              _BOX], on='ImageID', suffixes=('', '_t'))
-    pairs = pairs.assign(iou=_iou(pairs[_BOX].to_numpy(np.float64),
-                                  pairs[[c + '_t' for c in _BOX]].to_numpy(np.float64)))
+              BOX_COLUMNS], on='ImageID', suffixes=('', '_t'))
+    pairs = pairs.assign(iou=rowwise_iou(
+        pairs[BOX_COLUMNS].to_numpy(np.float64),
+        pairs[[c + '_t' for c in BOX_COLUMNS]].to_numpy(np.float64)))
     # best score of a detection with IoU >= 0.5 on each drawn part (0 when none)
     hits = pairs[pairs['iou'] >= 0.5].groupby('_t')['Score'].max()
     best_score = np.zeros(len(truth))
@@ -110,20 +102,20 @@ def class_diagnostics(detections, hidden_truth, image_labels, mid, min_score=0.3
     best = pairs.loc[pairs.groupby('_d')['iou'].idxmax()] if len(pairs) else pairs
     near = best[(best['iou'] >= 0.1) & (best['iou'] < 0.5) & (best['ParentIndex'] >= 0) &
                 (best['Score'] >= min_score)]
-    subjects = hidden_truth[['ImageID', 'ObjectIndex'] + _BOX].rename(
-        columns=dict({'ObjectIndex': 'ParentIndex'}, **{c: c + '_s' for c in _BOX}))
+    subjects = hidden_truth[['ImageID', 'ObjectIndex'] + BOX_COLUMNS].rename(
+        columns=dict({'ObjectIndex': 'ParentIndex'}, **{c: c + '_s' for c in BOX_COLUMNS}))
     near = near.merge(subjects, on=['ImageID', 'ParentIndex'], how='left')
-    if near[[c + '_s' for c in _BOX]].isna().any(axis=None):
+    if near[[c + '_s' for c in BOX_COLUMNS]].isna().any(axis=None):
         raise ValueError('hidden truth: a part names a ParentIndex that is no object of its '
                          'image')
     scale = near[['ImageWidth', 'ImageHeight']].to_numpy(np.float64)
 
     def centre(suffix):
-        b = near[[c + suffix for c in _BOX]].to_numpy(np.float64)
+        b = near[[c + suffix for c in BOX_COLUMNS]].to_numpy(np.float64)
         return np.stack(((b[:, 0] + b[:, 1]) / 2, (b[:, 2] + b[:, 3]) / 2), axis=1) * scale
 
     def area(suffix):
-        b = near[[c + suffix for c in _BOX]].to_numpy(np.float64)
+        b = near[[c + suffix for c in BOX_COLUMNS]].to_numpy(np.float64)
         return (b[:, 1] - b[:, 0]) * (b[:, 3] - b[:, 2]) * scale[:, 0] * scale[:, 1]
 
     part_c = centre('_t')
@@ -150,45 +142,40 @@ def _fmt(value, pattern):
     return '—' if value != value else pattern.format(value)
 
 
+def _line(seed, side, cls, r):
+    """One printed line of :func:`class_diagnostics`' result ``r``."""
+    return ('seed {} {:7s} {:14s} inside {} own {} | far FP q90 {} (n {}) | near misses {} '
+            'area x{} inward {} (shift {})'.format(
+                seed, side, cls, _fmt(r['inside'], '{:.2f}'), _fmt(r['own'], '{:.2f}'),
+                _fmt(r['far_fp_q90'], '{:.2f}'), r['n_far_fp'], r['near_misses'],
+                _fmt(r['near_miss_area'], '{:.2f}'), _fmt(r['inward_share'], '{:.0%}'),
+                _fmt(r['inward_shift'], '{:+.2f}')))
+
+
 def main(argv=None):
-    import pandas as pd
     from experiments import score_threshold as st
     args = parse_args(argv)
     try:
-        pair, root = st.resolve_pair(args.pair)
+        pair, root, (truth, labels) = st.read_pair_data(args.pair, [
+            'validation-hidden-truth.csv', 'validation-annotations-human-imagelabels.csv'])
     except st.PairError as e:
         sys.stderr.write('error: {}\n'.format(e))
         return 2
-    truth_csv = os.path.join(root, 'validation-hidden-truth.csv')
-    labels_csv = os.path.join(root, 'validation-annotations-human-imagelabels.csv')
-    for path in (truth_csv, labels_csv):
-        if not os.path.exists(path):
-            sys.stderr.write('error: {} is missing (regenerate {})\n'.format(path, root))
-            return 2
-    truth, labels = pd.read_csv(truth_csv), pd.read_csv(labels_csv)
     parts = st.part_classes(root)
     print('{}: part classes {}; near misses scored >= {:g}'.format(
         args.pair, ', '.join(n for _, n in parts), args.min_score))
     totals = [[], []]
-    for seed in range(args.seeds):
-        try:
-            dets = st.pair_detections(args.work_dir, pair, seed)
-        except st.PairError as e:
-            sys.stderr.write('error: {}\n'.format(e))
-            return 2
-        for side, (name, det) in enumerate(zip(('without', 'with'), dets)):
-            n = 0
-            for mid, cls in parts:
-                r = class_diagnostics(det, truth, labels, mid, args.min_score)
-                n += r['near_misses']
-                print('seed {} {:7s} {:14s} inside {} own {} | far FP q90 {} (n {}) | near '
-                      'misses {} area x{} inward {} (shift {})'.format(
-                          seed, name, cls, _fmt(r['inside'], '{:.2f}'),
-                          _fmt(r['own'], '{:.2f}'), _fmt(r['far_fp_q90'], '{:.2f}'),
-                          r['n_far_fp'], r['near_misses'], _fmt(r['near_miss_area'], '{:.2f}'),
-                          _fmt(r['inward_share'], '{:.0%}'),
-                          _fmt(r['inward_shift'], '{:+.2f}')))
-            totals[side].append(n)
+    try:
+        for seed, dets in st.each_seed(args.work_dir, pair, args.seeds):
+            for side, (name, det) in enumerate(zip(('without', 'with'), dets)):
+                rows = [(cls, class_diagnostics(det, truth, labels, mid, args.min_score))
+                        for mid, cls in parts]
+                totals[side].append(sum(r['near_misses'] for _, r in rows))
+                for cls, r in rows:
+                    print(_line(seed, name, cls, r))
+    except st.PairError as e:
+        sys.stderr.write('error: {}\n'.format(e))
+        return 2
     print('part near misses scored >= {:g}, without -> with the loss, per seed: {}'.format(
         args.min_score, ', '.join('{} -> {}'.format(a, b) for a, b in zip(*totals))))
     return 0

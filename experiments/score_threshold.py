@@ -138,6 +138,29 @@ def resolve_pair(pair_key):
     return pair, root
 
 
+def read_pair_data(pair_key, names=()):
+    """:func:`resolve_pair` plus files of the pair's dataset read as DataFrames.
+
+    Returns:
+        tuple: ``(pair, root, frames)``, ``frames`` in the order of ``names`` (file names in
+        the dataset directory, e.g. ``'validation-hidden-truth.csv'``).
+
+    Raises:
+        PairError: as :func:`resolve_pair`, or naming a file that is missing.
+
+    """
+    import pandas as pd
+    pair, root = resolve_pair(pair_key)
+    frames = []
+    for name in names:
+        path = os.path.join(root, name)
+        if not os.path.exists(path):
+            raise PairError('{} is missing (the generator writes it; regenerate {})'.format(
+                path, root))
+        frames.append(pd.read_csv(path))
+    return pair, root, frames
+
+
 def pair_detections(work_dir, pair, seed):
     """The stored detections (``eval/detections.csv``) of both rows of ``pair`` for one seed,
     as DataFrames; :class:`PairError` naming the first one missing."""
@@ -150,6 +173,13 @@ def pair_detections(work_dir, pair, seed):
             raise PairError('{} is missing: run {} seed {} first'.format(path, row.key, seed))
         dets.append(pd.read_csv(path))
     return dets
+
+
+def each_seed(work_dir, pair, seeds):
+    """Yields ``(seed, [without detections, with detections])`` for seeds 0 .. ``seeds`` - 1
+    (:func:`pair_detections`); :class:`PairError` at the first seed with a file missing."""
+    for seed in range(seeds):
+        yield seed, pair_detections(work_dir, pair, seed)
 
 
 def main(argv=None):

@@ -98,3 +98,18 @@ def test_a_part_inside_a_missing_subject_is_an_error():
 def test_missing_pair_is_a_clear_error(capsys):
     assert part_diagnostics.main(['--pair', 'cooccurrence/no_such_row']) == 2
     assert 'no row' in capsys.readouterr().err
+
+
+def test_a_missing_dataset_file_is_named(tmp_path, monkeypatch, capsys):
+    from experiments import score_threshold
+    # a dataset directory with meta.json but without the hidden truth
+    root = tmp_path / 'data' / 'embedded_dense_q010_s010_v040'
+    root.mkdir(parents=True)
+    (root / 'meta.json').write_text('{}')
+    monkeypatch.setattr(score_threshold, '_REPO', str(tmp_path))
+    with pytest.raises(score_threshold.PairError, match='validation-hidden-truth.csv is '
+                       'missing'):
+        score_threshold.read_pair_data('cooccurrence/30_dense_validation',
+                                       ['validation-hidden-truth.csv'])
+    assert part_diagnostics.main(['--pair', 'cooccurrence/30_dense_validation']) == 2
+    assert 'validation-hidden-truth.csv is missing' in capsys.readouterr().err
