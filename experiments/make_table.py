@@ -392,6 +392,23 @@ def part_average(result, parts):
     return sum(aps) / len(aps) if aps else None
 
 
+def seed_gains(pairs, ap_of):
+    """``(with, without, gains)``: ``ap_of`` (a run's AP, or None) of each side over the
+    seed pairs ``[(with result, without result)]``, and the per-seed gains where both
+    sides have a value."""
+    a = [ap_of(w) for w, _ in pairs]
+    b = [ap_of(wo) for _, wo in pairs]
+    return a, b, [x - y for x, y in zip(a, b) if x is not None and y is not None]
+
+
+def part_average_gains(results, scale, without_key, with_key):
+    """``(pairs, parts, with, without, gains)`` of a with/without pair's part-class
+    average (:func:`seed_gains` over :func:`seed_pairs`, parts from the with side)."""
+    pairs = seed_pairs(results, scale, without_key, with_key)
+    parts = part_classes([w for w, _ in pairs])
+    return (pairs, parts) + seed_gains(pairs, lambda r: part_average(r, parts))
+
+
 def found_share(pairs, mids):
     """``'without % → with %'``: drawn objects of ``mids`` (hidden truth) detected with
     score > 0.5, mean over the seeds and the classes (``'—'`` without hidden truth)."""
@@ -411,13 +428,7 @@ def cooccurrence_summary(results, infos, scale):
     (mean ± spread over seeds), the gain per seed and whether the criterion holds."""
     lines = []
     for without_key, with_key, _ in cooccurrence_pairs(infos):
-        pairs = seed_pairs(results, scale, without_key, with_key)
-        if not pairs:
-            continue
-        parts = part_classes([w for w, _ in pairs])
-        a = [part_average(w, parts) for w, _ in pairs]
-        b = [part_average(wo, parts) for _, wo in pairs]
-        d = [x - y for x, y in zip(a, b) if x is not None and y is not None]
+        pairs, parts, a, b, d = part_average_gains(results, scale, without_key, with_key)
         if not d:
             continue
         label = infos[with_key].label if with_key in infos else with_key
@@ -471,10 +482,7 @@ def criterion_power_note(results, infos, scale, power=0.8):
              if i.paper_per_class_average and None not in i.paper_per_class_average]
     sds = []
     for without_key, with_key, _ in cooccurrence_pairs(infos):
-        pairs = seed_pairs(results, scale, without_key, with_key)
-        parts = part_classes([w for w, _ in pairs])
-        d = [part_average(w, parts) - part_average(wo, parts) for w, wo in pairs
-             if part_average(w, parts) is not None and part_average(wo, parts) is not None]
+        d = part_average_gains(results, scale, without_key, with_key)[-1]
         if len(d) >= POWER_MIN_SEEDS:
             sds.append(_mean_sd(d)[1])
     if not sds or not paper:
@@ -520,9 +528,7 @@ def cooccurrence_table(results, infos, scale, without_key, with_key):
     pairs = seed_pairs(results, scale, without_key, with_key)
 
     def row(label, ap_of, paper_entry, mids=()):
-        a = [ap_of(w) for w, _ in pairs]
-        b = [ap_of(wo) for _, wo in pairs]
-        d = [x - y for x, y in zip(a, b) if x is not None and y is not None]
+        a, b, d = seed_gains(pairs, ap_of)
         pb, pc = paper_entry if paper_entry else (None, None)
         pd_ = pc - pb if pb is not None and pc is not None else None
         mean_d = sum(d) / len(d) if d else None
