@@ -106,12 +106,7 @@ def main(argv=None):
         print('{}: part classes {}; near miss: best IoU with a drawn part of the class in '
               '[{:g}, {:g})'.format(args.pair, ', '.join(n for _, n in evaluator.parts),
                                     low, high))
-        for seed in range(args.seeds):
-            try:
-                dets = st.pair_detections(args.work_dir, pair, seed)
-            except st.PairError as e:
-                sys.stderr.write('error: {}\n'.format(e))
-                return 2
+        for seed, dets in st.each_seed(args.work_dir, pair, args.seeds):
             masks = [near_miss_mask(d, truth, mids, low, high) for d in dets]
             ap = [st.mean(list(evaluator.part_ap(d, 0.).values())) for d in dets]
             clean = [st.mean(list(evaluator.part_ap(d[~m], 0.).values()))
@@ -123,6 +118,9 @@ def main(argv=None):
                   '{:.1f}, with {:.1f}; without near misses: without {:.1f}, with {:.1f}'
                   .format(seed, int(masks[0].sum()), int(masks[1].sum()), ap[0], ap[1],
                           clean[0], clean[1]))
+    except st.PairError as e:
+        sys.stderr.write('error: {}\n'.format(e))
+        return 2
     finally:
         evaluator.close()
     print('near-miss oracle, part-class gain: ' + '; '.join(

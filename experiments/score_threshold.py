@@ -195,17 +195,15 @@ def main(argv=None):
     try:
         print('{}: part classes {}'.format(args.pair, ', '.join(n for _, n in
                                                                 evaluator.parts)))
-        for seed in range(args.seeds):
-            try:
-                dets = pair_detections(args.work_dir, pair, seed)
-            except PairError as e:
-                sys.stderr.write('error: {}\n'.format(e))
-                return 2
+        for seed, dets in each_seed(args.work_dir, pair, args.seeds):
             for t in thresholds:
                 a, b = (mean(list(evaluator.part_ap(d, t).values())) for d in dets)
                 gains[t].append(b - a)
                 print('seed {} score >= {:g}: part-class AP without {:.1f}, with {:.1f}, '
                       'gain {:+.1f}'.format(seed, t, a, b, b - a))
+    except PairError as e:
+        sys.stderr.write('error: {}\n'.format(e))
+        return 2
     finally:
         evaluator.close()
     print('; '.join('score >= {:g}: part-class gain {:+.1f} ({})'.format(
