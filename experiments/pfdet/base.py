@@ -76,6 +76,7 @@ config = dict(
         cooc_ignore_weight=0.,            # PFDet: the selected entries are ignored
         cooc_pseudo_box_iou=None,         # PFDet: all of them (not only near pseudo-boxes)
         cooc_pseudo_box_min_score=None,   # (only with the IoU above)
+        cooc_reweight=False,              # PFDet: kept entries weigh 1 (not 1 / ann(p | s))
         head_n_sample=512,
         head_fg_ratio=0.25,
         head_fg_thresh=0.5,

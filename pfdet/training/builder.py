@@ -17,6 +17,7 @@ import math
 import os
 
 import chainer
+import numpy as np
 
 from pfdet.training.config import ConfigError
 from pfdet.training.lr_schedule import scaled_lr
@@ -217,6 +218,32 @@ def _pairs_from_config(config, classes, train_dataset):
     return matrix, pairs
 
 
+#: Largest inverse annotation rate of ``train_chain.cooc_reweight`` (a pair verified in
+#: fewer than 5 % of its subject's training images weighs 20): bounds the variance.
+COOC_MAX_WEIGHT = 20.
+
+
+def cooc_pair_weights(pairs, classes, train_dataset):
+    """``(C, C)`` float32 ``W[s, p] = 1 / ann(p | s)`` for the pairs (at most
+    :data:`COOC_MAX_WEIGHT`; 1 for a pair never verified, which has nothing to weigh), 0
+    elsewhere, from the training split's boxes and image-level labels
+    (:func:`~pfdet.links.model.pfdet.cooccurrence.pair_annotation_rates`).
+
+    Returns:
+        tuple: ``(weights, rates)``, ``rates`` the table of the pairs' statistics.
+    """
+    from pfdet.links.model.pfdet.cooccurrence import pair_annotation_rates
+    rates = pair_annotation_rates(
+        train_dataset.bbox_df, getattr(train_dataset, 'image_labels_df', None), pairs,
+        classes.mids, classes.hierarchy)
+    index = {m: i for i, m in enumerate(classes.mids)}
+    weights = np.zeros((len(classes.mids),) * 2, dtype=np.float32)
+    w = np.where(rates['n_verified'] > 0,
+                 1 / np.maximum(rates['ann'].values, 1 / COOC_MAX_WEIGHT), 1.)
+    weights[rates['Subject'].map(index).values, rates['Part'].map(index).values] = w
+    return weights, rates
+
+
 def build_train_chain(config, model, classes, train_dataset, comm=None):
     """:class:`pfdet.links.PFDetTrainChain` from ``config['train_chain']``.
 
@@ -234,17 +261,22 @@ def build_train_chain(config, model, classes, train_dataset, comm=None):
             raise ConfigError('train_chain.hierarchical_targets needs a hierarchy '
                               '(dataset.hierarchy or root/hierarchy.json)')
         ancestor = classes.hierarchy.ancestor_matrix(classes.mids)
+    weights = None
     if comm is None or comm.rank == 0:
         matrix, pairs = _pairs_from_config(config, classes, train_dataset)
+        if matrix is not None and tc['cooc_reweight']:
+            weights, _ = cooc_pair_weights(pairs, classes, train_dataset)
     else:
         matrix, pairs = None, None
     if comm is not None and comm.size > 1:
-        matrix, pairs = comm.bcast_obj((matrix, pairs) if comm.rank == 0 else None)
+        matrix, pairs, weights = comm.bcast_obj(
+            (matrix, pairs, weights) if comm.rank == 0 else None)
     kwargs = dict(cooc_ioa_thresh=tc['cooc_ioa_thresh'],
                   cooc_unless_verified=tc['cooc_unless_verified'],
                   cooc_ignore_weight=tc['cooc_ignore_weight'],
                   cooc_pseudo_box_iou=tc['cooc_pseudo_box_iou'],
                   cooc_pseudo_box_min_score=tc['cooc_pseudo_box_min_score'],
+                  cooc_pair_weights=weights,
                   head_n_sample=tc['head_n_sample'], head_fg_ratio=tc['head_fg_ratio'],
                   head_fg_thresh=tc['head_fg_thresh'], conf_normalize=tc['conf_normalize'],
                   rpn_n_sample=tc['rpn_n_sample'])

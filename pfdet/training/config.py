@@ -204,6 +204,9 @@ CONFIG_SCHEMA = {
         # None: every pseudo-box counts; a probability in (0, 1): only those the head scores
         # that high, and entries overlapping none of them stay ignored (needs the IoU above)
         'cooc_pseudo_box_min_score': _Optional(_above_zero(upper_open=True, none=True), None),
+        # False (PFDet); True: the entries kept inside subjects where the part is verified
+        # weigh 1 / ann(part | subject) (inverse annotation rate; needs cooc_unless_verified)
+        'cooc_reweight': _Optional(_is(bool), False),
         'head_n_sample': _positive(numbers.Integral),
         'head_fg_ratio': _fraction,
         'head_fg_thresh': _fraction,
@@ -293,7 +296,8 @@ def validate_config(config, path='<config>'):
     Cross-key rules: exactly one of ``train.iteration`` and ``train.epoch`` is set; with
     ``dataset.root`` unset, the train/val CSV and image paths are required;
     ``train.lr_steps`` with the step schedule; ``train_chain.cooc_pseudo_box_min_score``
-    only with ``train_chain.cooc_pseudo_box_iou``.
+    only with ``train_chain.cooc_pseudo_box_iou``; ``train_chain.cooc_reweight`` only with
+    ``train_chain.cooc_unless_verified``.
 
     Args:
         config (dict): The config.
@@ -326,6 +330,8 @@ def validate_config(config, path='<config>'):
         if tc['cooc_pseudo_box_min_score'] is not None and tc['cooc_pseudo_box_iou'] is None:
             errors.append('train_chain.cooc_pseudo_box_min_score: needs '
                           'train_chain.cooc_pseudo_box_iou')
+        if tc['cooc_reweight'] and not tc['cooc_unless_verified']:
+            errors.append('train_chain.cooc_reweight: needs train_chain.cooc_unless_verified')
     if errors:
         raise ConfigError('{}: invalid config:\n  {}'.format(path, '\n  '.join(errors)))
     return config

@@ -23,6 +23,7 @@ import os
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import chainer
@@ -90,8 +91,9 @@ def _toy_classes():
 
 
 class _NoData(object):
-    """Stands in for the training set: only ``'mine'`` pair mining would read it."""
-    bbox_df = None
+    """Stands in for the training set: no box, no label (only ``'mine'`` pair mining and
+    ``cooc_reweight``'s annotation rates read it)."""
+    bbox_df = pd.DataFrame(columns=['ImageID', 'LabelName', 'XMin', 'XMax', 'YMin', 'YMax'])
     image_labels_df = None
 
 
@@ -435,6 +437,14 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
             assert 0 < ioa < COOC_IOA_THRESH == row7['train_chain']['cooc_ioa_thresh']
             assert _changed_keys(row.toy_config, cooccurrence.load_row(
                 '30_dense_validation').toy_config) == {'train_chain.cooc_ioa_thresh'}
+        if '_reweight' in name and not hasattr(row, 'WITH'):
+            # row 30 with the kept entries weighted by the inverse annotation rate
+            expected.add('train_chain.cooc_reweight')
+            assert row.toy_config['train_chain']['cooc_reweight'] is True
+            assert _changed_keys(row.toy_config, cooccurrence.load_row(
+                '30_dense_validation').toy_config) == {'train_chain.cooc_reweight'}
+        else:
+            assert not row.toy_config['train_chain']['cooc_reweight']
         if '_rois512' in name:
             # PFDet's own number of RoIs per image
             assert row.toy_config['train_chain']['head_n_sample'] == \
@@ -447,7 +457,8 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
                 {'train_chain.cooccurrence'} | (
                     {'train_chain.cooc_ioa_thresh'} if '_ioa' in name else set()) | (
                     {'train_chain.cooc_pseudo_box_iou'} if '_pseudo_box' in name else set()) | (
-                    {'train_chain.cooc_pseudo_box_min_score'} if '_confident' in name else set())
+                    {'train_chain.cooc_pseudo_box_min_score'} if '_confident' in name else set()) | (
+                    {'train_chain.cooc_reweight'} if '_reweight' in name else set())
             assert row.toy_config['train_chain']['cooccurrence'] is None
         assert changed == expected, (name, changed)
         if longer or longest:
@@ -462,10 +473,10 @@ def test_trained_as_rows_differ_from_their_model_row_in_validation_data_only():
     rows = {r.key: r for r in run.discover_rows()}
     declared = {k: r.module.TRAINED_AS for k, r in rows.items()
                 if getattr(r.module, 'TRAINED_AS', None)}
-    # rows 29-34, 39-45, 47, 51 evaluate the models of rows 15-18
+    # rows 29-34, 39-45, 47, 51, 53 evaluate the models of rows 15-18
     assert sorted(declared) == ['cooccurrence/{}'.format(n) for n in cooccurrence_row_names(
         '29', '30', '31', '32', '33', '34', '39', '40', '41', '42', '43', '44', '45', '47',
-        '51')]
+        '51', '53')]
     for key, source in declared.items():
         config, other = rows[key].config('toy'), rows[source].config('toy')
         assert run.training_differences(config, other) == [], key
@@ -477,14 +488,16 @@ def test_trained_as_rows_differ_from_their_model_row_in_validation_data_only():
         if hasattr(rows[key].module, 'WITH') and rows[key].module.WITH in declared:
             assert getattr(rows[source].module, 'WITH') == declared[rows[key].module.WITH]
         elif hasattr(rows[key].module, 'WITH'):
-            # rows 45, 47, 51: their pairs (46, 48, 52) train the model of row 16 with a
-            # variant of the rule (pseudo-boxes, containment threshold)
+            # rows 45, 47, 51, 53: their pairs (46, 48, 52, 54) train the model of row 16
+            # with a variant of the rule (pseudo-boxes, containment threshold, weights)
             pair = rows[key].module.WITH
             diff = run.training_differences(
                 rows[pair].config('toy'), rows[getattr(rows[source].module, 'WITH')].config(
                     'toy'))
             if '_ioa' in key:
                 assert diff == ['train_chain.cooc_ioa_thresh'], key
+            elif '_reweight' in key:
+                assert diff == ['train_chain.cooc_reweight'], key
             else:
                 assert 'train_chain.cooc_pseudo_box_iou' in diff and set(diff) <= {
                     'train_chain.cooc_pseudo_box_iou',

@@ -94,6 +94,42 @@ def test_train_chain_targets_and_pairs(config):
     assert builder.train_keys(config['train_chain']) == ('img', 'bbox', 'label')
 
 
+def test_inverse_annotation_rate_weights_from_the_training_csvs(config, data):
+    import pandas as pd
+    from pfdet.training import validate_config
+    train, _, classes = builder.build_datasets(config)
+    model = builder.build_model(config, len(classes))
+    tc, _ = builder.build_train_chain(config, model, classes, train)
+    assert tc.cooc_pair_weights is None                 # PFDet: off
+    config['train_chain']['cooc_reweight'] = True
+    tc, pairs = builder.build_train_chain(config, model, classes, train)
+    w = tc.cooc_pair_weights
+    assert w.shape == (len(classes),) * 2 and w.dtype == np.float32
+    # oracle from the raw CSVs, image by image: the images with a box of the subject
+    # or of a descendant, and among them those where the part has a box or a label
+    boxes = pd.read_csv(os.path.join(data, 'train-annotations-bbox.csv'))
+    image_labels = pd.read_csv(os.path.join(data, 'train-annotations-human-imagelabels.csv'))
+    index = {m: i for i, m in enumerate(classes.mids)}
+    n_checked = 0
+    for s, p in pairs:
+        kinds = {s} | set(classes.hierarchy.descendants(s))
+        with_subject = set(boxes.loc[boxes['LabelName'].isin(kinds), 'ImageID'])
+        verified = set(boxes.loc[boxes['LabelName'] == p, 'ImageID']) | \
+            set(image_labels.loc[image_labels['LabelName'] == p, 'ImageID'])
+        n = len(with_subject & verified)
+        expected = 1. if n == 0 else min(len(with_subject) / n, builder.COOC_MAX_WEIGHT)
+        assert w[index[s], index[p]] == pytest.approx(expected, rel=1e-6)
+        n_checked += n > 0
+    assert n_checked >= 1
+    mask = np.zeros_like(w, dtype=bool)
+    for s, p in pairs:
+        mask[index[s], index[p]] = True
+    assert (w[~mask] == 0).all() and (w[mask] >= 1).all()
+    config['train_chain']['cooc_unless_verified'] = False
+    with pytest.raises(ConfigError, match='cooc_reweight: needs'):
+        validate_config(config)
+
+
 def test_optimizer_lr_weight_decay_and_freeze(config):
     config['model']['freeze'] = ('conv1',)
     config['train']['batchsize'] = 32

@@ -557,7 +557,7 @@ def matched_label_mask(rois, roi_indices, gt_labels, bboxes, labels,
 
 def bbox_head_loss_post(locs, confs, roi_indices, gt_locs, gt_labels,
                         batchsize, targets=None, conf_normalize='roi',
-                        ignore_weight=0.):
+                        ignore_weight=0., entry_weight=None):
     """Head losses (differentiable part).
 
     * Localisation: smooth L1 (:math:`\\beta = 1`) on the ground-truth class
@@ -596,6 +596,11 @@ def bbox_head_loss_post(locs, confs, roi_indices, gt_locs, gt_labels,
         ignore_weight (float): Weight in [0, 1] of the entries with target -1,
             as negatives: 0 ignores them (PFDet's co-occurrence loss), 1
             makes them plain negatives (no co-occurrence loss).
+        entry_weight (array): :math:`(R', C)` non-negative weights of the
+            entries with target 0 or 1 (sigmoid classifier only), e.g. the
+            inverse annotation rates of
+            :func:`~pfdet.links.model.pfdet.cooccurrence.verified_part_weights`;
+            :obj:`None`: 1.
 
     Returns:
         tuple of two variables: :obj:`loc_loss` and :obj:`conf_loss`.
@@ -643,6 +648,14 @@ def bbox_head_loss_post(locs, confs, roi_indices, gt_locs, gt_labels,
         # an entry with target -1 is a negative of weight ignore_weight (0: ignored)
         entry_w = xp.where(targets < 0, np.float32(ignore_weight),
                            np.float32(1)).astype(np.float32)
+        if entry_weight is not None:
+            entry_weight = xp.asarray(entry_weight, dtype=np.float32)
+            if entry_weight.shape != confs.shape:
+                raise ValueError('entry_weight must have shape {}, not {}'.format(
+                    confs.shape, entry_weight.shape))
+            if (entry_weight < 0).any():
+                raise ValueError('entry_weight must be non-negative')
+            entry_w = xp.where(targets < 0, entry_w, entry_weight)
         loss = F.sigmoid_cross_entropy(
             confs, xp.maximum(targets, 0), reduce='no') * entry_w
         if conf_normalize == 'roi':

@@ -12,7 +12,10 @@ class if a proposal is inside the subject class" (poster). This module
   :func:`~pfdet.links.model.pfdet.bbox_head.make_head_targets` turns into
   targets of -1, and
 * optionally narrows that mask to the RoIs near the detector's own
-  pseudo-boxes (:func:`pseudo_box_ignore_mask`; not in the PFDet sources).
+  pseudo-boxes (:func:`pseudo_box_ignore_mask`; not in the PFDet sources), or
+  weights the entries it keeps inside subjects by the inverse of the pair's
+  annotation rate (:func:`pair_annotation_rates`,
+  :func:`verified_part_weights`; not in the PFDet sources either).
 
 Shape shorthand: B = images, R' = sampled RoIs, G_n = boxes of image n,
 C = foreground classes.
@@ -152,6 +155,80 @@ def cooccurrence_ignore_mask(rois, roi_indices, bboxes, labels, pairs,
             ignore[:, verified] = False
         mask[index] = ignore
     return mask
+
+
+def verified_part_weights(rois, roi_indices, bboxes, labels, pair_weights,
+                          ancestor_matrix=None, img_labels=None,
+                          ioa_thresh=1.0):
+    """(RoI, class) weights of the inverse-annotation-rate variant (not in the sources).
+
+    PFDet's rule ignores the part-class entries of the RoIs inside a subject
+    in the images where the part is not verified. What remains of them, the
+    entries of the images where it *is* verified, is a sample of the whole
+    that an image enters with probability :math:`ann(p | s)`
+    (:func:`pair_annotation_rates`). Weighting each of them by
+    :math:`1 / ann(p | s)` makes their expected loss that of exhaustive
+    annotation (inverse probability weighting): the positives *and* the
+    negatives beside a part inside a subject (the boxes that cover half a
+    wheel or a head instead of a face) weigh as much as if every image had
+    been verified, while the unverified images stay ignored.
+
+    Entry :math:`(r, p)` of image :math:`n` gets weight
+    :math:`\max_s W[s, p]` over the subjects :math:`s` of the boxes
+    :math:`g` of image :math:`n` with :math:`IoA(r, g) \geq`
+    :obj:`ioa_thresh` (the containment of :func:`cooccurrence_ignore_mask`;
+    a box counts for every subject it is or descends from), when :math:`p`
+    is verified in image :math:`n`; every other entry gets 1.
+
+    Args:
+        rois (array or list of arrays): :math:`(R', 4)`, or a list per level.
+        roi_indices (array or list of arrays): :math:`(R',)` int32.
+        bboxes (list of arrays): :math:`(G_n, 4)` per image.
+        labels (list of arrays): :math:`(G_n,)` int32 per image.
+        pair_weights (array): :math:`(C, C)` float ``W[s, p]`` >= 1 for the
+            pairs (:math:`1 / ann(p | s)`), 1 (or 0) elsewhere.
+        ancestor_matrix (array): :math:`(C, C)` bool, ``M[i, j]``: class j is
+            class i or an ancestor of i. :obj:`None`: identity.
+        img_labels (list of arrays): Verified class ids per image, or
+            :obj:`None` (nothing verified: every weight is 1).
+        ioa_thresh (float): Containment threshold :math:`\tau`.
+
+    Returns:
+        numpy.ndarray or cupy.ndarray: :math:`(R', C)` float32, >= 1.
+    """
+    if isinstance(rois, (list, tuple)):
+        xp = cuda.get_array_module(*rois)
+        rois = xp.concatenate(rois, axis=0)
+        roi_indices = xp.concatenate(roi_indices, axis=0)
+    xp = cuda.get_array_module(rois)
+    pair_weights = np.asarray(cuda.to_cpu(pair_weights), dtype=np.float32)
+    n_class = len(pair_weights)
+    if pair_weights.shape != (n_class, n_class):
+        raise ValueError('pair_weights must be (C, C), not {}'.format(
+            pair_weights.shape))
+    if ancestor_matrix is None:
+        ancestor = np.eye(n_class, dtype=bool)
+    else:
+        ancestor = np.asarray(cuda.to_cpu(ancestor_matrix), dtype=bool)
+    # label g of a box -> weight of each part over the subjects g is or descends from
+    box_weights = xp.asarray(
+        (ancestor[:, :, None] * pair_weights[None, :, :]).max(axis=1))
+    weights = xp.ones((len(rois), n_class), dtype=np.float32)
+    if img_labels is None:
+        return weights
+    roi_indices = cuda.to_cpu(roi_indices)
+    for i in np.unique(roi_indices):
+        bbox = xp.asarray(bboxes[i]).reshape(-1, 4).astype(np.float32)
+        verified = xp.asarray(img_labels[i]).astype(np.int32).ravel()
+        if len(bbox) == 0 or len(verified) == 0:
+            continue
+        label = xp.asarray(labels[i]).astype(np.int32)
+        index = xp.asarray(np.where(roi_indices == i)[0])
+        inside = _ioa(rois[index].astype(np.float32), bbox) >= ioa_thresh - 1e-6
+        w = (inside[:, :, None] *
+             box_weights[label][None, :, verified]).max(axis=1)
+        weights[index[:, None], verified[None, :]] = xp.maximum(w, 1)
+    return weights
 
 
 def pseudo_box_ignore_mask(ignore, scores, rois, roi_indices, iou_thresh=0.5,
@@ -328,6 +405,75 @@ def part_edge_pairs(hierarchy, class_mids):
             if part in class_set and part != subject:
                 pairs.add((subject, part))
     return pairs
+
+
+def _verified_table(boxes, image_label_df, parts):
+    """DataFrame (ImageID, Part): the classes of ``parts`` verified in each image (an
+    image-level label of either confidence, or a box)."""
+    verified = [boxes[['ImageID', 'LabelName']]]
+    if image_label_df is not None:
+        verified.append(image_label_df[['ImageID', 'LabelName']])
+    verified = pd.concat(verified, ignore_index=True)
+    verified = verified[verified['LabelName'].isin(parts)]
+    return verified.drop_duplicates().rename(columns={'LabelName': 'Part'})
+
+
+def _add_annotation_rates(table, subject_images, verified):
+    """``table`` (Subject, Part, ...) with ``n_subject_image``, ``n_verified`` and
+    ``ann`` = n_verified / n_subject_image (0 without subject images)."""
+    n_subject_image = subject_images.groupby('Subject').size()
+    both = subject_images[subject_images['Subject'].isin(
+        set(table['Subject']))].merge(verified, on='ImageID')
+    n_verified = both.groupby(['Subject', 'Part']).size().rename(
+        'n_verified').reset_index()
+    table = table.merge(n_verified, on=['Subject', 'Part'], how='left')
+    table['n_verified'] = table['n_verified'].fillna(0).astype(np.int64)
+    table['n_subject_image'] = table['Subject'].map(
+        n_subject_image).fillna(0).astype(np.int64)
+    table['ann'] = table['n_verified'] / table['n_subject_image'].clip(
+        lower=1)
+    return table
+
+
+def pair_annotation_rates(bbox_df, image_label_df, pairs, class_mids=None,
+                          hierarchy=None):
+    """The annotation rate :math:`ann(p | s)` of given (subject, part) pairs.
+
+    As in :func:`mine_cooccurrence_pairs`: the share of the images containing
+    :math:`s` (a box of :math:`s` or of a descendant of :math:`s`) in which
+    :math:`p` is verified (an image-level label of either confidence, or a
+    box of :math:`p`). The class-wise statistic behind the
+    inverse-annotation-rate weights of :func:`verified_part_weights`.
+
+    Args:
+        bbox_df (pandas.DataFrame): Boxes (``ImageID``, ``LabelName``).
+        image_label_df (pandas.DataFrame): Image-level labels (``ImageID``,
+            ``LabelName``), or :obj:`None`.
+        pairs (list of tuples): (subject MID, part MID) pairs.
+        class_mids (list of str): The classes a box may count as (its label
+            and its ancestors among them); :obj:`None`: the subjects of
+            :obj:`pairs` and the labels of :obj:`bbox_df`.
+        hierarchy: A :class:`pfdet.datasets.hierarchy.ClassHierarchy`, or
+            :obj:`None` (a box counts only as its own label).
+
+    Returns:
+        pandas.DataFrame: one row per pair, in the order of :obj:`pairs`:
+        ``Subject, Part, n_subject_image, n_verified, ann``.
+    """
+    for col in ('ImageID', 'LabelName'):
+        if col not in bbox_df.columns:
+            raise ValueError('bbox_df has no column {!r}'.format(col))
+    table = pd.DataFrame([tuple(p) for p in pairs], columns=['Subject', 'Part'])
+    boxes = bbox_df[['ImageID', 'LabelName']]
+    if class_mids is None:
+        class_mids = set(table['Subject']) | set(boxes['LabelName'])
+    to_subject = _self_or_ancestor_table(
+        boxes['LabelName'].unique(), class_mids, hierarchy)
+    subject_images = boxes.merge(to_subject, on='LabelName')[
+        ['ImageID', 'Subject']].drop_duplicates()
+    verified = _verified_table(boxes, image_label_df, set(table['Part']))
+    table = _add_annotation_rates(table, subject_images, verified)
+    return table[['Subject', 'Part', 'n_subject_image', 'n_verified', 'ann']]
 
 
 def _self_or_ancestor_table(mids, class_mids, hierarchy):
@@ -558,20 +704,8 @@ def mine_cooccurrence_pairs(bbox_df, image_label_df, class_mids=None,
 
     # ann(p | s)
     subject_images = subjects[['ImageID', 'Subject']].drop_duplicates()
-    n_subject_image = subject_images.groupby('Subject').size()
-    verified = [boxes[['ImageID', 'LabelName']]]
-    if image_label_df is not None:
-        verified.append(image_label_df[['ImageID', 'LabelName']])
-    verified = pd.concat(verified, ignore_index=True)
-    verified = verified[verified['LabelName'].isin(set(report['Part']))]
-    verified = verified.drop_duplicates().rename(
-        columns={'LabelName': 'Part'})
-    both = subject_images[subject_images['Subject'].isin(
-        set(report['Subject']))].merge(verified, on='ImageID')
-    n_verified = both.groupby(['Subject', 'Part']).size().rename(
-        'n_verified').reset_index()
-    report = report.merge(n_verified, on=['Subject', 'Part'], how='left')
-    report['n_verified'] = report['n_verified'].fillna(0).astype(np.int64)
+    verified = _verified_table(boxes, image_label_df, set(report['Part']))
+    report = _add_annotation_rates(report, subject_images, verified)
 
     # presence(p | s): subject boxes holding a part box, among the subject
     # boxes of images where the part is verified
@@ -589,11 +723,7 @@ def mine_cooccurrence_pairs(bbox_df, image_label_df, class_mids=None,
 
     report['n_part_box'] = report['Part'].map(n_part_box).fillna(0).astype(
         np.int64)
-    report['n_subject_image'] = report['Subject'].map(
-        n_subject_image).fillna(0).astype(np.int64)
     report['contain'] = report['n_contained'] / report['n_part_box'].clip(
-        lower=1)
-    report['ann'] = report['n_verified'] / report['n_subject_image'].clip(
         lower=1)
     report['part_edge'] = pd.Series(
         [(s, p) in edge_pairs

@@ -14,6 +14,7 @@ from pfdet.links.model.pfdet.bbox_head import matched_label_mask
 from pfdet.links.model.pfdet.cooccurrence import _as_pairs_matrix
 from pfdet.links.model.pfdet.cooccurrence import cooccurrence_ignore_mask
 from pfdet.links.model.pfdet.cooccurrence import pseudo_box_ignore_mask
+from pfdet.links.model.pfdet.cooccurrence import verified_part_weights
 from pfdet.links.model.pfdet.faster_rcnn import pad_images
 from pfdet.links.model.pfdet.rpn import rpn_loss
 
@@ -64,6 +65,12 @@ class PFDetTrainChain(chainer.Chain):
             scores at least this high count, and the entries that overlap
             none of them stay ignored (PFDet's rule where the head has no
             confident guess yet).
+        cooc_pair_weights (array): :obj:`None` (PFDet), or :math:`(C, C)`
+            float ``W[s, p]`` >= 1: the entries the rule keeps for part
+            :math:`p` inside a box of subject :math:`s`, in the images where
+            :math:`p` is verified, weigh ``W[s, p]``, the inverse of the pair's
+            annotation rate (:func:`verified_part_weights`; not in the
+            sources). Needs :obj:`cooc_unless_verified`.
         head_n_sample (int): RoIs sampled per image for the head.
         head_fg_ratio (float): Maximum foreground fraction of the samples.
         head_fg_thresh (float): IoU of a foreground RoI (and of a positive
@@ -77,7 +84,8 @@ class PFDetTrainChain(chainer.Chain):
     def __init__(self, model, ancestor_matrix=None, cooccurrence_pairs=None,
                  cooc_ioa_thresh=1.0, cooc_unless_verified=True,
                  cooc_ignore_weight=0., cooc_pseudo_box_iou=None,
-                 cooc_pseudo_box_min_score=None, head_n_sample=512,
+                 cooc_pseudo_box_min_score=None, cooc_pair_weights=None,
+                 head_n_sample=512,
                  head_fg_ratio=0.25, head_fg_thresh=0.5,
                  conf_normalize='roi', rpn_n_sample=256):
         super(PFDetTrainChain, self).__init__()
@@ -126,6 +134,20 @@ class PFDetTrainChain(chainer.Chain):
                 raise ValueError('cooc_pseudo_box_min_score must be None or in (0, 1), '
                                  'not {!r}'.format(cooc_pseudo_box_min_score))
         self.cooc_pseudo_box_min_score = cooc_pseudo_box_min_score
+        if cooc_pair_weights is not None:
+            if cooccurrence_pairs is None:
+                raise ValueError('cooc_pair_weights needs cooccurrence_pairs')
+            if not cooc_unless_verified:
+                raise ValueError('cooc_pair_weights needs cooc_unless_verified (the '
+                                 'weighted entries are those of verified parts)')
+            cooc_pair_weights = np.asarray(cuda.to_cpu(cooc_pair_weights),
+                                           dtype=np.float32)
+            if cooc_pair_weights.shape != (n_fg_class, n_fg_class):
+                raise ValueError('cooc_pair_weights must have shape ({0}, {0}), not '
+                                 '{1}'.format(n_fg_class, cooc_pair_weights.shape))
+            if not np.isfinite(cooc_pair_weights).all() or (cooc_pair_weights < 0).any():
+                raise ValueError('cooc_pair_weights must be finite and non-negative')
+        self.cooc_pair_weights = cooc_pair_weights
         self.head_n_sample = head_n_sample
         self.head_fg_ratio = head_fg_ratio
         self.head_fg_thresh = head_fg_thresh
@@ -221,7 +243,7 @@ class PFDetTrainChain(chainer.Chain):
             fg_thresh=self.head_fg_thresh)
 
         head_locs, head_confs = model.bbox_head(hs, rois, roi_indices, sizes)
-        targets = None
+        targets = entry_weight = None
         if model.bbox_head.classifier == 'sigmoid':
             ignore = None
             if self.cooccurrence_pairs is not None:
@@ -237,6 +259,11 @@ class PFDetTrainChain(chainer.Chain):
                         ignore, head_confs.array, rois, roi_indices,
                         iou_thresh=self.cooc_pseudo_box_iou,
                         min_score=_logit(self.cooc_pseudo_box_min_score))
+                if self.cooc_pair_weights is not None:
+                    entry_weight = verified_part_weights(
+                        rois, roi_indices, bboxes, labels, self.cooc_pair_weights,
+                        self.ancestor_matrix, img_labels,
+                        ioa_thresh=self.cooc_ioa_thresh)
             matched = matched_label_mask(
                 rois, roi_indices, gt_labels, bboxes, labels,
                 model.bbox_head.n_fg_class)
@@ -246,7 +273,8 @@ class PFDetTrainChain(chainer.Chain):
 
         head_loc_loss, head_conf_loss = bbox_head_loss_post(
             head_locs, head_confs, roi_indices, gt_locs, gt_labels, B,
-            targets, self.conf_normalize, ignore_weight=self.cooc_ignore_weight)
+            targets, self.conf_normalize, ignore_weight=self.cooc_ignore_weight,
+            entry_weight=entry_weight)
 
         loss = rpn_loc_loss + rpn_conf_loss + head_loc_loss + head_conf_loss
         chainer.reporter.report({

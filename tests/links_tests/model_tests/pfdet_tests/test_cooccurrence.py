@@ -10,7 +10,9 @@ from pfdet.links.model.pfdet.bbox_head import make_head_targets
 from pfdet.links.model.pfdet.cooccurrence import cooccurrence_ignore_mask
 from pfdet.links.model.pfdet.cooccurrence import cooccurrence_pairs_matrix
 from pfdet.links.model.pfdet.cooccurrence import mine_cooccurrence_pairs
+from pfdet.links.model.pfdet.cooccurrence import pair_annotation_rates
 from pfdet.links.model.pfdet.cooccurrence import part_edge_pairs
+from pfdet.links.model.pfdet.cooccurrence import verified_part_weights
 
 
 # 0 Person, 1 Man (a Person), 2 Arm, 3 Face, 4 Car, 5 Wheel
@@ -144,6 +146,113 @@ def test_ignored_entries_contribute_nothing_end_to_end():
     x = confs.array
     expected = np.logaddexp(0, x)[~m].sum() / 2
     np.testing.assert_allclose(conf.array, expected, rtol=1e-5)
+
+
+# ---- inverse-annotation-rate weights ---------------------------------------
+
+CAR_BOX = [0, 0, 100, 100]
+
+
+def _pair_weights():
+    w = np.zeros((N_CLASS, N_CLASS), np.float32)
+    w[PERSON, ARM], w[PERSON, FACE], w[CAR, WHEEL] = 4, 5, 3
+    return w
+
+
+def _weights(rois, roi_indices, bboxes, labels, img_labels, weights=None,
+             **kwargs):
+    return verified_part_weights(
+        np.array(rois, np.float32), np.array(roi_indices, np.int32),
+        [np.array(b, np.float32).reshape(-1, 4) for b in bboxes],
+        [np.array(l, np.int32) for l in labels],
+        _pair_weights() if weights is None else weights, _ancestor(),
+        None if img_labels is None else
+        [np.array(v, np.int32) for v in img_labels], **kwargs)
+
+
+def test_verified_part_inside_subject_weighs_its_inverse_rate():
+    w = _weights([ROI_INSIDE, ROI_OUTSIDE, ARM_BOX], [0, 0, 0],
+                 [[PERSON_BOX, ARM_BOX]], [[PERSON, ARM]], [[ARM, FACE]])
+    assert w.shape == (3, N_CLASS) and w.dtype == np.float32
+    # inside the person: the verified parts weigh 1 / ann, the rest 1
+    assert w[0].tolist() == [1, 1, 4, 5, 1, 1]
+    # outside every subject: 1
+    assert w[1].tolist() == [1] * N_CLASS
+    # the arm's own box (a positive for Arm) lies in the person: weighted too
+    assert w[2].tolist() == [1, 1, 4, 5, 1, 1]
+
+
+def test_unverified_part_and_no_labels_weigh_one():
+    w = _weights([ROI_INSIDE], [0], [[PERSON_BOX]], [[PERSON]], [[CAR]])
+    assert (w == 1).all()
+    w = _weights([ROI_INSIDE], [0], [[PERSON_BOX]], [[PERSON]], [[]])
+    assert (w == 1).all()
+    w = _weights([ROI_INSIDE], [0], [[PERSON_BOX]], [[PERSON]], None)
+    assert (w == 1).all()
+
+
+def test_weights_follow_descendants_containment_and_the_largest_subject():
+    # a Man box counts as Person
+    w = _weights([ROI_INSIDE], [0], [[PERSON_BOX]], [[MAN]], [[FACE]])
+    assert w[0, FACE] == 5
+    # IoA 0.25 with the person: weighted only from that threshold on
+    w = _weights([ROI_PARTIAL], [0], [[PERSON_BOX]], [[PERSON]], [[FACE]])
+    assert w[0, FACE] == 1
+    w = _weights([ROI_PARTIAL], [0], [[PERSON_BOX]], [[PERSON]], [[FACE]],
+                 ioa_thresh=0.25)
+    assert w[0, FACE] == 5
+    # inside a person and a car that both have Face as a part: the larger weight
+    pw = _pair_weights()
+    pw[CAR, FACE] = 7
+    w = _weights([ROI_INSIDE], [0], [[PERSON_BOX, CAR_BOX]], [[PERSON, CAR]],
+                 [[FACE, WHEEL]], weights=pw)
+    assert w[0, FACE] == 7 and w[0, WHEEL] == 3 and w[0, ARM] == 1
+    # the same through a per-level list of RoIs, two images
+    w2 = verified_part_weights(
+        [np.array([ROI_INSIDE], np.float32), np.array([ROI_INSIDE], np.float32)],
+        [np.array([0], np.int32), np.array([1], np.int32)],
+        [np.zeros((0, 4), np.float32), np.array([PERSON_BOX], np.float32)],
+        [np.zeros(0, np.int32), np.array([PERSON], np.int32)],
+        _pair_weights(), _ancestor(),
+        [np.array([FACE], np.int32), np.array([FACE], np.int32)])
+    assert w2[0].tolist() == [1] * N_CLASS and w2[1, FACE] == 5
+    with pytest.raises(ValueError, match='pair_weights'):
+        verified_part_weights(np.zeros((1, 4), np.float32), np.zeros(1, np.int32),
+                              [], [], np.ones((2, 3)))
+
+
+def test_weighted_entries_scale_loss_and_gradient_end_to_end():
+    rois = [ROI_INSIDE, ROI_OUTSIDE]
+    w = _weights(rois, [0, 0], [[PERSON_BOX]], [[PERSON]], [[FACE]])
+    m = _mask(rois, [0, 0], [[PERSON_BOX]], [[PERSON]],
+              img_labels=[np.array([FACE], np.int32)])
+    assert m[0, ARM] and not m[0, FACE]           # Arm ignored, Face weighted
+    gt_labels = np.zeros(2, np.int32)
+    targets = make_head_targets(gt_labels, N_CLASS, _ancestor(), m)
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=(2, N_CLASS)).astype(np.float32)
+    grads = []
+    for entry_weight in (None, w):
+        confs = chainer.Variable(x.copy())
+        locs = chainer.Variable(np.zeros((2, N_CLASS, 4), np.float32))
+        _, conf = bbox_head_loss_post(
+            locs, confs, [np.zeros(2, np.int32)], [np.zeros((2, 4), np.float32)],
+            [gt_labels], 1, targets, entry_weight=entry_weight)
+        conf.backward()
+        grads.append(confs.grad)
+    # closed form: all targets 0, ignored entries out, the rest weighted, / 2 RoIs
+    expected = (np.logaddexp(0, x) * w)[~m].sum() / 2
+    np.testing.assert_allclose(conf.array, expected, rtol=1e-5)
+    np.testing.assert_allclose(grads[1], grads[0] * w, rtol=1e-5)
+    assert grads[1][0, ARM] == 0
+    with pytest.raises(ValueError, match='entry_weight must have shape'):
+        bbox_head_loss_post(
+            locs, confs, [np.zeros(2, np.int32)], [np.zeros((2, 4), np.float32)],
+            [gt_labels], 1, targets, entry_weight=w[:1])
+    with pytest.raises(ValueError, match='non-negative'):
+        bbox_head_loss_post(
+            locs, confs, [np.zeros(2, np.int32)], [np.zeros((2, 4), np.float32)],
+            [gt_labels], 1, targets, entry_weight=-w)
 
 
 def test_pairs_matrix_from_mids():
@@ -387,3 +496,32 @@ def test_mask_argument_errors():
         cooccurrence_ignore_mask(*args, np.zeros((4, 4), bool), _ancestor())
     with pytest.raises(ValueError):
         cooccurrence_ignore_mask(*args, np.array([[PERSON, 9]]), _ancestor())
+
+
+def test_pair_annotation_rates_by_hand():
+    bbox_df, label_df = _hand_built()
+    hierarchy = ClassHierarchy.from_json(HIER)
+    pairs = [('/m/person', '/m/arm'), ('/m/person', '/m/face'),
+             ('/m/car', '/m/wheel'), ('/m/person', '/m/dog')]
+    rates = pair_annotation_rates(bbox_df, label_df, pairs, CLASSES, hierarchy)
+    assert list(rates.columns) == ['Subject', 'Part', 'n_subject_image',
+                                   'n_verified', 'ann']
+    assert list(zip(rates['Subject'], rates['Part'])) == pairs
+    # images with a Person (Man counts): im1-im5 and im9; Arm verified in im1,
+    # Face in im5 and im9, Dog in im2 (a box) and im3 (a negative label);
+    # images with a Car: im6-im8, Wheel verified in im6
+    assert rates['n_subject_image'].tolist() == [6, 6, 3, 6]
+    assert rates['n_verified'].tolist() == [1, 2, 1, 2]
+    np.testing.assert_allclose(rates['ann'], [1 / 6, 2 / 6, 1 / 3, 2 / 6])
+    # the mining report computes the same statistic
+    _, report = mine_cooccurrence_pairs(bbox_df, label_df, CLASSES,
+                                        hierarchy=hierarchy)
+    mined = report.set_index(['Subject', 'Part'])['ann']
+    for (s, p), a in zip(pairs[:3], rates['ann']):
+        assert mined[(s, p)] == pytest.approx(a)
+    # without the hierarchy a Man box is no Person: im5 drops out
+    rates = pair_annotation_rates(bbox_df, label_df, pairs[:2])
+    assert rates['n_subject_image'].tolist() == [5, 5]
+    assert rates['n_verified'].tolist() == [1, 1]
+    with pytest.raises(ValueError, match='LabelName'):
+        pair_annotation_rates(bbox_df.drop(columns='LabelName'), None, pairs)

@@ -277,6 +277,54 @@ def test_pseudo_box_ignores_in_the_chain():
                             cooc_pseudo_box_min_score=bad)
 
 
+def test_inverse_annotation_rate_weights_in_the_chain():
+    np.random.seed(0)
+    imgs, bboxes, labels = _batch()
+    bboxes[0] = bboxes[0][:1]
+    labels[0] = labels[0][:1]
+    weights = np.zeros((3, 3), np.float32)
+    weights[PERSON, ARM] = 6
+    chain = PFDetTrainChain(_model(), ancestor_matrix=_ancestor(),
+                            cooccurrence_pairs=_pairs(), head_n_sample=64,
+                            cooc_pair_weights=weights)
+    seen = {}
+    real = train_chain_module.bbox_head_loss_post
+
+    def post(*args, **kw):
+        seen['entry_weight'] = kw['entry_weight']
+        return real(*args, **kw)
+    # Arm verified in image 0 only: weighted inside its person, ignored inside the man
+    with mock.patch.object(train_chain_module, 'bbox_head_loss_post', post):
+        rois, roi_indices, _, targets = _captured_targets(
+            chain, imgs, bboxes, labels,
+            img_labels=[np.array([ARM], np.int32), np.zeros(0, np.int32)])
+    w = seen['entry_weight']
+    assert w.shape == targets.shape
+    m0, m1 = roi_indices == 0, roi_indices == 1
+    inside0 = _inside(rois[m0], bboxes[0][0])
+    assert inside0.any() and (~inside0).any()
+    np.testing.assert_array_equal(w[m0, ARM], np.where(inside0, 6, 1))
+    assert (w[:, :ARM] == 1).all() and (w[m1] == 1).all()
+    assert (targets[m0] >= 0).all()
+    np.testing.assert_array_equal(targets[m1, ARM] == -1, _inside(rois[m1], bboxes[1][0]))
+    # without weights the chain passes none
+    chain = PFDetTrainChain(_model(), ancestor_matrix=_ancestor(),
+                            cooccurrence_pairs=_pairs(), head_n_sample=64)
+    with mock.patch.object(train_chain_module, 'bbox_head_loss_post', post):
+        _captured_targets(chain, imgs, bboxes, labels,
+                          img_labels=[np.array([ARM], np.int32), np.zeros(0, np.int32)])
+    assert seen['entry_weight'] is None
+    with pytest.raises(ValueError, match='needs cooccurrence_pairs'):
+        PFDetTrainChain(_model(), cooc_pair_weights=weights)
+    with pytest.raises(ValueError, match='needs cooc_unless_verified'):
+        PFDetTrainChain(_model(), cooccurrence_pairs=_pairs(), cooc_pair_weights=weights,
+                        cooc_unless_verified=False)
+    with pytest.raises(ValueError, match='shape'):
+        PFDetTrainChain(_model(), cooccurrence_pairs=_pairs(), cooc_pair_weights=weights[:2])
+    with pytest.raises(ValueError, match='finite and non-negative'):
+        PFDetTrainChain(_model(), cooccurrence_pairs=_pairs(), cooc_pair_weights=-weights)
+
+
 def test_loss_golden():
     # Regression goldens: computed once with this implementation under the
     # fixed seeds below (stub extractor, hierarchy + co-occurrence targets);
