@@ -392,7 +392,13 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
             expected.add('train_chain.head_n_sample')
             assert row.toy_config['train_chain']['head_n_sample'] > \
                 row7['train_chain']['head_n_sample']
-        if '_soft' in name:
+        if '_no_ignore' in name and not hasattr(row, 'WITH'):
+            # row 54's weights with the selected entries kept as plain negatives (control)
+            expected.add('train_chain.cooc_ignore_weight')
+            assert row.toy_config['train_chain']['cooc_ignore_weight'] == 1
+            assert _changed_keys(row.toy_config, cooccurrence.load_row(
+                '54_dense_validation_reweight').toy_config) == {'train_chain.cooc_ignore_weight'}
+        elif '_soft' in name:
             # rows 15/16 with the selected entries kept as weak negatives
             expected.add('train_chain.cooc_ignore_weight')
             assert 0 < row.toy_config['train_chain']['cooc_ignore_weight'] == \
@@ -423,7 +429,7 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
             expected.add('train_chain.cooc_ioa_thresh')
             assert row.toy_config['train_chain']['cooc_ioa_thresh'] == 1.0 == \
                 full_base['train_chain']['cooc_ioa_thresh'] > row7['train_chain']['cooc_ioa_thresh']
-        if '_ioa' in name and hasattr(row, 'WITH'):
+        if ('_ioa' in name or '_no_ignore' in name) and hasattr(row, 'WITH'):
             # without the loss the threshold is inert and stays at the ablation rows' value:
             # row 29's config exactly
             assert row.toy_config == cooccurrence.load_row(
@@ -442,7 +448,8 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
             expected.add('train_chain.cooc_reweight')
             assert row.toy_config['train_chain']['cooc_reweight'] is True
             assert _changed_keys(row.toy_config, cooccurrence.load_row(
-                '30_dense_validation').toy_config) == {'train_chain.cooc_reweight'}
+                '30_dense_validation').toy_config) == {'train_chain.cooc_reweight'} | (
+                    {'train_chain.cooc_ignore_weight'} if '_no_ignore' in name else set())
         else:
             assert not row.toy_config['train_chain']['cooc_reweight']
         if '_rois512' in name:
@@ -458,7 +465,8 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
                     {'train_chain.cooc_ioa_thresh'} if '_ioa' in name else set()) | (
                     {'train_chain.cooc_pseudo_box_iou'} if '_pseudo_box' in name else set()) | (
                     {'train_chain.cooc_pseudo_box_min_score'} if '_confident' in name else set()) | (
-                    {'train_chain.cooc_reweight'} if '_reweight' in name else set())
+                    {'train_chain.cooc_reweight'} if '_reweight' in name else set()) | (
+                    {'train_chain.cooc_ignore_weight'} if '_no_ignore' in name else set())
             assert row.toy_config['train_chain']['cooccurrence'] is None
         assert changed == expected, (name, changed)
         if longer or longest:
@@ -476,7 +484,7 @@ def test_trained_as_rows_differ_from_their_model_row_in_validation_data_only():
     # rows 29-34, 39-45, 47, 51, 53 evaluate the models of rows 15-18
     assert sorted(declared) == ['cooccurrence/{}'.format(n) for n in cooccurrence_row_names(
         '29', '30', '31', '32', '33', '34', '39', '40', '41', '42', '43', '44', '45', '47',
-        '51', '53')]
+        '51', '53', '55')]
     for key, source in declared.items():
         config, other = rows[key].config('toy'), rows[source].config('toy')
         assert run.training_differences(config, other) == [], key
@@ -488,14 +496,18 @@ def test_trained_as_rows_differ_from_their_model_row_in_validation_data_only():
         if hasattr(rows[key].module, 'WITH') and rows[key].module.WITH in declared:
             assert getattr(rows[source].module, 'WITH') == declared[rows[key].module.WITH]
         elif hasattr(rows[key].module, 'WITH'):
-            # rows 45, 47, 51, 53: their pairs (46, 48, 52, 54) train the model of row 16
-            # with a variant of the rule (pseudo-boxes, containment threshold, weights)
+            # rows 45, 47, 51, 53, 55: their pairs (46, 48, 52, 54, 56) train the model of
+            # row 16 with a variant of the rule (pseudo-boxes, containment threshold,
+            # weights, weights without ignores)
             pair = rows[key].module.WITH
             diff = run.training_differences(
                 rows[pair].config('toy'), rows[getattr(rows[source].module, 'WITH')].config(
                     'toy'))
             if '_ioa' in key:
                 assert diff == ['train_chain.cooc_ioa_thresh'], key
+            elif '_no_ignore' in key:
+                assert sorted(diff) == ['train_chain.cooc_ignore_weight',
+                                        'train_chain.cooc_reweight'], key
             elif '_reweight' in key:
                 assert diff == ['train_chain.cooc_reweight'], key
             else:

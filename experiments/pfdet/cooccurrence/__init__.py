@@ -132,6 +132,12 @@ the loss's AP effect depends on *how* parts go unannotated (toy scale only: ``SC
   the rule's recall stays, and the gain moves towards the oracle's +11.6. Fixed before the
   first run: the weights 1 / ann from the training CSVs (cap 20), six seeds in order, the
   criterion as for every pair; ``53`` evaluates the model of row 15, as ``29`` does.
+* ``55``/``56``: the control of ``53``/``54``: the same weights, but the entries PFDet's
+  rule selects stay plain negatives (``train_chain.cooc_ignore_weight`` = 1: nothing is
+  ignored). If it gains as much as ``54``, the weights alone (more gradient on the parts
+  of the verified images) explain the gain, not the co-occurrence rule. Fixed before its
+  first run (after seed 0 of ``54``): six seeds, the criterion as for every pair; ``55``
+  evaluates the model of row 15.
 
 A "without" row is its pair's config without the loss (:func:`without_loss`).
 
