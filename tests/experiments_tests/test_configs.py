@@ -448,7 +448,8 @@ def test_cooccurrence_variants_differ_from_row7_only_as_stated():
             expected.add('train_chain.cooc_reweight')
             assert row.toy_config['train_chain']['cooc_reweight'] is True
             assert _changed_keys(row.toy_config, cooccurrence.load_row(
-                '30_dense_validation').toy_config) == {'train_chain.cooc_reweight'} | (
+                '34_dense_validation_long' if longer else '30_dense_validation'
+            ).toy_config) == {'train_chain.cooc_reweight'} | (
                     {'train_chain.cooc_ignore_weight'} if '_no_ignore' in name else set())
         else:
             assert not row.toy_config['train_chain']['cooc_reweight']
@@ -481,10 +482,10 @@ def test_trained_as_rows_differ_from_their_model_row_in_validation_data_only():
     rows = {r.key: r for r in run.discover_rows()}
     declared = {k: r.module.TRAINED_AS for k, r in rows.items()
                 if getattr(r.module, 'TRAINED_AS', None)}
-    # rows 29-34, 39-45, 47, 51, 53 evaluate the models of rows 15-18
+    # rows 29-34, 39-45, 47, 51, 53, 55, 57 evaluate the models of rows 15-18
     assert sorted(declared) == ['cooccurrence/{}'.format(n) for n in cooccurrence_row_names(
         '29', '30', '31', '32', '33', '34', '39', '40', '41', '42', '43', '44', '45', '47',
-        '51', '53', '55')]
+        '51', '53', '55', '57')]
     for key, source in declared.items():
         config, other = rows[key].config('toy'), rows[source].config('toy')
         assert run.training_differences(config, other) == [], key
@@ -496,9 +497,9 @@ def test_trained_as_rows_differ_from_their_model_row_in_validation_data_only():
         if hasattr(rows[key].module, 'WITH') and rows[key].module.WITH in declared:
             assert getattr(rows[source].module, 'WITH') == declared[rows[key].module.WITH]
         elif hasattr(rows[key].module, 'WITH'):
-            # rows 45, 47, 51, 53, 55: their pairs (46, 48, 52, 54, 56) train the model of
-            # row 16 with a variant of the rule (pseudo-boxes, containment threshold,
-            # weights, weights without ignores)
+            # rows 45, 47, 51, 53, 55, 57: their pairs (46, 48, 52, 54, 56, 58) train the
+            # model of row 16 (58: 18) with a variant of the rule (pseudo-boxes, containment
+            # threshold, weights, weights without ignores)
             pair = rows[key].module.WITH
             diff = run.training_differences(
                 rows[pair].config('toy'), rows[getattr(rows[source].module, 'WITH')].config(
