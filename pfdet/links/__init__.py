@@ -21,12 +21,14 @@ from pfdet.links.model.pfdet import load_backbone_npz  # NOQA
 from pfdet.links.model.pfdet import make_head_targets  # NOQA
 from pfdet.links.model.pfdet import matched_label_mask  # NOQA
 from pfdet.links.model.pfdet import mine_cooccurrence_pairs  # NOQA
+from pfdet.links.model.pfdet import pair_annotation_rates  # NOQA
 from pfdet.links.model.pfdet import part_edge_pairs  # NOQA
 from pfdet.links.model.pfdet import PFDet  # NOQA
 from pfdet.links.model.pfdet import PFDetBboxHead  # NOQA
 from pfdet.links.model.pfdet import PFDetTrainChain  # NOQA
 from pfdet.links.model.pfdet import PSP  # NOQA
 from pfdet.links.model.pfdet import pseudo_box_ignore_mask  # NOQA
+from pfdet.links.model.pfdet import verified_part_weights  # NOQA
 from pfdet.links.model.pfdet import RPN  # NOQA
 from pfdet.links.model.pfdet import rpn_loss  # NOQA
 from pfdet.links.model.pfdet import SENet154  # NOQA

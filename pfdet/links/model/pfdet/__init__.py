@@ -20,8 +20,10 @@ from pfdet.links.model.pfdet.bbox_head import PFDetBboxHead  # NOQA
 from pfdet.links.model.pfdet.cooccurrence import cooccurrence_ignore_mask  # NOQA
 from pfdet.links.model.pfdet.cooccurrence import cooccurrence_pairs_matrix  # NOQA
 from pfdet.links.model.pfdet.cooccurrence import mine_cooccurrence_pairs  # NOQA
+from pfdet.links.model.pfdet.cooccurrence import pair_annotation_rates  # NOQA
 from pfdet.links.model.pfdet.cooccurrence import part_edge_pairs  # NOQA
 from pfdet.links.model.pfdet.cooccurrence import pseudo_box_ignore_mask  # NOQA
+from pfdet.links.model.pfdet.cooccurrence import verified_part_weights  # NOQA
 from pfdet.links.model.pfdet.faster_rcnn import FasterRCNN  # NOQA
 from pfdet.links.model.pfdet.fpn import build_fpn_extractor  # NOQA
 from pfdet.links.model.pfdet.fpn import FPN  # NOQA

@@ -226,7 +226,7 @@ def verified_part_weights(rois, roi_indices, bboxes, labels, pair_weights,
         index = xp.asarray(np.where(roi_indices == i)[0])
         inside = _ioa(rois[index].astype(np.float32), bbox) >= ioa_thresh - 1e-6
         w = (inside[:, :, None] *
-             box_weights[label][None, :, verified]).max(axis=1)
+             box_weights[label][:, verified][None]).max(axis=1)
         weights[index[:, None], verified[None, :]] = xp.maximum(w, 1)
     return weights
 
