@@ -525,3 +525,31 @@ def test_pair_annotation_rates_by_hand():
     assert rates['n_verified'].tolist() == [1, 1]
     with pytest.raises(ValueError, match='LabelName'):
         pair_annotation_rates(bbox_df.drop(columns='LabelName'), None, pairs)
+
+
+def test_weights_restore_the_exhaustive_count_of_entries_inside_subjects():
+    # 10 images with a person, Face verified (a negative label or a box) in 4 of them;
+    # 3 RoIs inside each person. Exhaustive annotation would score 10 x 3 Face entries
+    # inside persons; the rule keeps the 4 x 3 of the verified images, and the weights
+    # 1 / ann = 10 / 4 give them the same total weight.
+    rows, labels = [], []
+    for i in range(10):
+        rows.append(_box('im%d' % i, '/m/person', 0.1, 0.1, 0.9, 0.5))
+        if i < 4:
+            labels.append(('im%d' % i, '/m/face', int(i < 2)))
+    rates = pair_annotation_rates(
+        pd.DataFrame(rows), pd.DataFrame(labels, columns=['ImageID', 'LabelName', 'Confidence']),
+        [('/m/person', '/m/face')])
+    assert rates['ann'].tolist() == [0.4]
+    pw = np.zeros((N_CLASS, N_CLASS), np.float32)
+    pw[PERSON, FACE] = 1 / rates['ann'][0]
+    rois = np.array([ROI_INSIDE, ARM_BOX, PERSON_BOX] * 10, np.float32)
+    roi_indices = np.repeat(np.arange(10), 3).astype(np.int32)
+    bboxes = [np.array([PERSON_BOX], np.float32)] * 10
+    person = [np.array([PERSON], np.int32)] * 10
+    img_labels = [np.array([FACE] if i < 4 else [], np.int32) for i in range(10)]
+    w = verified_part_weights(rois, roi_indices, bboxes, person, pw, _ancestor(), img_labels)
+    kept = ~cooccurrence_ignore_mask(rois, roi_indices, bboxes, person, _pairs(), _ancestor(),
+                                     img_labels)
+    assert kept[:, FACE].sum() == 12
+    assert w[kept[:, FACE], FACE].sum() == pytest.approx(30)
