@@ -227,11 +227,17 @@ def main(argv=None):
 
     if rank == 0:
         os.makedirs(out, exist_ok=True)
+        pair_weights = None        # train_chain.cooc_reweight: 1 / ann(part | subject)
+        if train_chain.cooc_pair_weights is not None:
+            index = {m: i for i, m in enumerate(classes.mids)}
+            pair_weights = [[s, p, float(train_chain.cooc_pair_weights[index[s], index[p]])]
+                            for s, p in pairs]
         with open(os.path.join(out, 'args'), 'w') as f:
             json.dump({'config_file': args.config, 'communicator': name,
                        'n_ranks': comm.size, 'n_train_images': len(train),
                        'n_val_images': len(val), 'total_iteration': total,
                        'resume': resume, 'cooccurrence_pairs': [list(p) for p in pairs],
+                       'cooccurrence_pair_weights': pair_weights,
                        'config': config}, f, indent=1, default=str)
         print('pfdet train_multi: {} rank(s), communicator {}, {} train / {} val images, '
               '{} classes, global batch {}, {} iterations{}'.format(

@@ -187,3 +187,28 @@ def test_evaluate_applies_the_config_suppression_threshold(trained, tmp_path):
         worst[thr] = _max_same_class_iou(str(res / 'detections.csv'))
     assert 0.05 < worst[None] <= 0.5 + 1e-4
     assert worst[0.05] <= 0.05 + 1e-4
+
+
+def test_inverse_annotation_rate_weights_on_two_ranks(make_config, tiny_data, tmp_path):
+    """``train_chain.cooc_reweight``: rank 0 computes the weights from the training CSVs and
+    broadcasts them; ``args`` records them per pair, as the builder computes them here."""
+    from pfdet.training import builder, load_config
+    cfg = make_config(iteration=2, eval_every=2, snapshot_every=2, extra='''
+        config['train_chain']['cooc_reweight'] = True
+    ''')
+    out = str(tmp_path / 'out')
+    p = run([TRAIN, '--config', cfg, '--out', out], n_ranks=2)
+    assert p.returncode == 0, p.stdout[-3000:]
+    with open(os.path.join(out, 'args')) as f:
+        args = json.load(f)
+    recorded = args['cooccurrence_pair_weights']
+    assert [r[:2] for r in recorded] == args['cooccurrence_pairs'] != []
+    config = load_config(cfg)
+    train, _, classes = builder.build_datasets(config)
+    weights, rates = builder.cooc_pair_weights(
+        [tuple(p) for p in args['cooccurrence_pairs']], classes, train)
+    index = {m: i for i, m in enumerate(classes.mids)}
+    for s, part, w in recorded:
+        assert w == pytest.approx(float(weights[index[s], index[part]]))
+        assert w >= 1
+    assert (rates['n_verified'] > 0).any()
