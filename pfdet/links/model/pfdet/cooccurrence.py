@@ -112,10 +112,7 @@ def cooccurrence_ignore_mask(rois, roi_indices, bboxes, labels, pairs,
     Returns:
         numpy.ndarray or cupy.ndarray: :math:`(R', C)` bool.
     """
-    if isinstance(rois, (list, tuple)):
-        xp = cuda.get_array_module(*rois)
-        rois = xp.concatenate(rois, axis=0)
-        roi_indices = xp.concatenate(roi_indices, axis=0)
+    rois, roi_indices = _concat_levels(rois, roi_indices)
     xp = cuda.get_array_module(rois)
     pairs = cuda.to_cpu(pairs)
     if ancestor_matrix is not None:
@@ -126,10 +123,7 @@ def cooccurrence_ignore_mask(rois, roi_indices, bboxes, labels, pairs,
         raise ValueError('id pairs need the ancestor_matrix (or pass the '
                          '(C, C) bool pairs matrix) to know C')
     pairs = _as_pairs_matrix(pairs, n_class)
-    if ancestor_matrix is None:
-        ancestor = np.eye(n_class, dtype=bool)
-    else:
-        ancestor = np.asarray(cuda.to_cpu(ancestor_matrix), dtype=bool)
+    ancestor = _ancestor_or_identity(ancestor_matrix, n_class)
     # label g of a box -> parts of every subject that g is or descends from
     box_parts = xp.asarray(
         ancestor.astype(np.int32).dot(pairs.astype(np.int32)) > 0)
@@ -144,7 +138,7 @@ def cooccurrence_ignore_mask(rois, roi_indices, bboxes, labels, pairs,
         label = xp.asarray(labels[i]).astype(np.int32)
         index = xp.asarray(np.where(roi_indices == i)[0])
         roi = rois[index].astype(np.float32)
-        inside = _ioa(roi, bbox) >= ioa_thresh - 1e-6
+        inside = _contained(roi, bbox, ioa_thresh)
         ignore = inside.astype(np.int32).dot(
             box_parts[label].astype(np.int32)) > 0
         positive = (utils.bbox_iou(roi, bbox) >= fg_thresh).astype(
@@ -196,20 +190,14 @@ def verified_part_weights(rois, roi_indices, bboxes, labels, pair_weights,
     Returns:
         numpy.ndarray or cupy.ndarray: :math:`(R', C)` float32, >= 1.
     """
-    if isinstance(rois, (list, tuple)):
-        xp = cuda.get_array_module(*rois)
-        rois = xp.concatenate(rois, axis=0)
-        roi_indices = xp.concatenate(roi_indices, axis=0)
+    rois, roi_indices = _concat_levels(rois, roi_indices)
     xp = cuda.get_array_module(rois)
     pair_weights = np.asarray(cuda.to_cpu(pair_weights), dtype=np.float32)
     n_class = len(pair_weights)
     if pair_weights.shape != (n_class, n_class):
         raise ValueError('pair_weights must be (C, C), not {}'.format(
             pair_weights.shape))
-    if ancestor_matrix is None:
-        ancestor = np.eye(n_class, dtype=bool)
-    else:
-        ancestor = np.asarray(cuda.to_cpu(ancestor_matrix), dtype=bool)
+    ancestor = _ancestor_or_identity(ancestor_matrix, n_class)
     # label g of a box -> weight of each part over the subjects g is or descends from
     box_weights = xp.asarray(
         (ancestor[:, :, None] * pair_weights[None, :, :]).max(axis=1))
@@ -224,7 +212,7 @@ def verified_part_weights(rois, roi_indices, bboxes, labels, pair_weights,
             continue
         label = xp.asarray(labels[i]).astype(np.int32)
         index = xp.asarray(np.where(roi_indices == i)[0])
-        inside = _ioa(rois[index].astype(np.float32), bbox) >= ioa_thresh - 1e-6
+        inside = _contained(rois[index].astype(np.float32), bbox, ioa_thresh)
         w = (inside[:, :, None] *
              box_weights[label][:, verified][None]).max(axis=1)
         weights[index[:, None], verified[None, :]] = xp.maximum(w, 1)
@@ -284,10 +272,7 @@ def pseudo_box_ignore_mask(ignore, scores, rois, roi_indices, iou_thresh=0.5,
         numpy.ndarray or cupy.ndarray: :math:`(R', C)` bool, a subset of
         :obj:`ignore`.
     """
-    if isinstance(rois, (list, tuple)):
-        xp = cuda.get_array_module(*rois)
-        rois = xp.concatenate(rois, axis=0)
-        roi_indices = xp.concatenate(roi_indices, axis=0)
+    rois, roi_indices = _concat_levels(rois, roi_indices)
     xp = cuda.get_array_module(ignore)
     if ignore.shape != scores.shape or ignore.shape[0] != len(rois):
         raise ValueError(
@@ -352,6 +337,29 @@ def _greedy_peaks(cand, score, overlap):
         new = (t < n_cand) & ~suppressed
         keep[r[new], cols[new]] = True
     return keep
+
+
+def _concat_levels(rois, roi_indices):
+    """``(rois, roi_indices)`` as single arrays: a list per level is concatenated in the
+    order the head sees it; arrays pass through."""
+    if isinstance(rois, (list, tuple)):
+        xp = cuda.get_array_module(*rois)
+        rois = xp.concatenate(rois, axis=0)
+        roi_indices = xp.concatenate(roi_indices, axis=0)
+    return rois, roi_indices
+
+
+def _ancestor_or_identity(ancestor_matrix, n_class):
+    """``(C, C)`` bool on the CPU: ``ancestor_matrix``, or the identity when it is None."""
+    if ancestor_matrix is None:
+        return np.eye(n_class, dtype=bool)
+    return np.asarray(cuda.to_cpu(ancestor_matrix), dtype=bool)
+
+
+def _contained(roi, bbox, ioa_thresh):
+    """:math:`(R, G)` bool: the containment of the rule, IoA >= ``ioa_thresh`` (a
+    tolerance of 1e-6 absorbs rounding, so 1.0 means inside)."""
+    return _ioa(roi, bbox) >= ioa_thresh - 1e-6
 
 
 def _ioa(roi, bbox):
